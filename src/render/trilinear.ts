@@ -1,0 +1,220 @@
+import type { RayGrid } from '../geometry/detector.js';
+import type { DensityGrid } from './density-grid.js';
+import { clipRayToBox } from './ray-clip.js';
+
+/** How densely the trilinear renderer samples each ray. */
+export interface TrilinearSampling {
+  /** Fixed number of samples between the ray's entry and exit (takes precedence). */
+  samplesPerRay?: number;
+  /** Target distance between samples in mm (default: half the smallest voxel spacing). */
+  stepMm?: number;
+}
+
+/** The sample spacing used when neither samplesPerRay nor stepMm is given: half the smallest voxel size. */
+export function defaultTrilinearStep(grid: DensityGrid): number {
+  return 0.5 * Math.min(grid.spacing[0], grid.spacing[1], grid.spacing[2]);
+}
+
+/**
+ * Trilinear DRR: the density field is the trilinear interpolation of voxel values placed at
+ * voxel centres (zero outside the volume), integrated along each ray by the midpoint rule.
+ * Each ray is clipped to the support of that field (the volume's box grown by half a voxel),
+ * split into n equal steps (n = samplesPerRay, or ⌈length / stepMm⌉), and sampled at the step
+ * midpoints; every sample position is computed as a + α·b from the ray equation.
+ *
+ * Renders pixels [pixelStart, pixelEnd) of `rays` into `out[outOffset + p]`.
+ */
+export function renderTrilinear(
+  grid: DensityGrid,
+  rays: RayGrid,
+  sampling: TrilinearSampling,
+  out: Float32Array | Float64Array,
+  outOffset = 0,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  const data = grid.data;
+  const [nx, ny, nz] = grid.shape;
+  const [dx, dy, dz] = grid.spacing;
+  const [ox, oy, oz] = grid.origin;
+  const px = nx + 2, pxy = px * (ny + 2);
+  const inverseDx = 1 / dx, inverseDy = 1 / dy, inverseDz = 1 / dz;
+  // Padded continuous index of a world point: voxel i's centre (o + (i + ½)·d) maps to i + 1.
+  const shiftX = 0.5 - ox * inverseDx, shiftY = 0.5 - oy * inverseDy, shiftZ = 0.5 - oz * inverseDz;
+  const maximumI = nx, maximumJ = ny, maximumK = nz; // lowest corner index allowed (padded)
+  const lowX = ox - 0.5 * dx, lowY = oy - 0.5 * dy, lowZ = oz - 0.5 * dz;
+  const highX = ox + (nx + 0.5) * dx, highY = oy + (ny + 0.5) * dy, highZ = oz + (nz + 0.5) * dz;
+  const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
+  const fx = rays.firstPixel[0], fy = rays.firstPixel[1], fz = rays.firstPixel[2];
+  const rx = rays.rowStep[0], ry = rays.rowStep[1], rz = rays.rowStep[2];
+  const cx = rays.columnStep[0], cy = rays.columnStep[1], cz = rays.columnStep[2];
+  const width = rays.width;
+  const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
+  const step = sampling.stepMm ?? defaultTrilinearStep(grid);
+  const range = new Float64Array(2);
+
+  for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
+    const row = (pixel / width) | 0, column = pixel - row * width;
+    const bx = fx + row * rx + column * cx - ax;
+    const by = fy + row * ry + column * cy - ay;
+    const bz = fz + row * rz + column * cz - az;
+    if (!clipRayToBox(ax, ay, az, bx, by, bz, lowX, lowY, lowZ, highX, highY, highZ, range)) {
+      out[outOffset + pixel] = 0;
+      continue;
+    }
+    const entry = range[0], exit = range[1];
+    const rayLength = Math.sqrt(bx * bx + by * by + bz * bz);
+    const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * rayLength) / step));
+    const h = (exit - entry) / count;
+    let sum = 0;
+    for (let sample = 0; sample < count; sample++) {
+      const alpha = entry + (sample + 0.5) * h;
+      const gx = (ax + alpha * bx) * inverseDx + shiftX;
+      const gy = (ay + alpha * by) * inverseDy + shiftY;
+      const gz = (az + alpha * bz) * inverseDz + shiftZ;
+      let i = Math.floor(gx), j = Math.floor(gy), k = Math.floor(gz);
+      if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
+      if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
+      if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
+      const wx = gx - i, wy = gy - j, wz = gz - k;
+      const base = i + px * j + pxy * k;
+      const c000 = data[base], c100 = data[base + 1];
+      const c010 = data[base + px], c110 = data[base + px + 1];
+      const c001 = data[base + pxy], c101 = data[base + pxy + 1];
+      const c011 = data[base + pxy + px], c111 = data[base + pxy + px + 1];
+      const c00 = c000 + wx * (c100 - c000), c10 = c010 + wx * (c110 - c010);
+      const c01 = c001 + wx * (c101 - c001), c11 = c011 + wx * (c111 - c011);
+      const c0 = c00 + wy * (c10 - c00), c1 = c01 + wy * (c11 - c01);
+      sum += c0 + wz * (c1 - c0);
+    }
+    out[outOffset + pixel] = sum * h * rayLength;
+  }
+}
+
+/**
+ * Trilinear rendering with the derivative of each pixel value with respect to its ray.
+ *
+ * With entry/exit α₀, α₁, n samples at αₖ = α₀ + wₖ·(α₁ − α₀), wₖ = (k + ½)/n, step
+ * h = (α₁ − α₀)/n and xₖ = a + αₖ·b, the pixel is I = h·|b|·S with S = Σ μ(xₖ). Writing
+ * G₀ = Σ ∇μ(xₖ) and G₁ = Σ wₖ·∇μ(xₖ):
+ *   dI = (|b|·S/n)(dα₁ − dα₀) + h·S·d|b|
+ *        + h·|b|·[G₀·da + (α₀·G₀ + (α₁ − α₀)·G₁)·db + ((G₀ − G₁)·b)·dα₀ + (G₁·b)·dα₁],
+ * where dα₀, dα₁ come from the box face the ray enters and leaves by (zero where the source or
+ * the pixel is inside). This is the exact derivative of the discrete sum the forward pass
+ * computes. Writes the image into `out` and (∂I/∂a, ∂I/∂b) of pixel p into
+ * `rayGradients[6·p … 6·p+5]` (p counted within the image).
+ */
+export function renderTrilinearWithRayGradients(
+  grid: DensityGrid,
+  rays: RayGrid,
+  sampling: TrilinearSampling,
+  out: Float32Array | Float64Array,
+  rayGradients: Float64Array,
+  outOffset = 0,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  const data = grid.data;
+  const [nx, ny, nz] = grid.shape;
+  const [dx, dy, dz] = grid.spacing;
+  const [ox, oy, oz] = grid.origin;
+  const px = nx + 2, pxy = px * (ny + 2);
+  const inverseDx = 1 / dx, inverseDy = 1 / dy, inverseDz = 1 / dz;
+  const shiftX = 0.5 - ox * inverseDx, shiftY = 0.5 - oy * inverseDy, shiftZ = 0.5 - oz * inverseDz;
+  const maximumI = nx, maximumJ = ny, maximumK = nz;
+  const lowX = ox - 0.5 * dx, lowY = oy - 0.5 * dy, lowZ = oz - 0.5 * dz;
+  const highX = ox + (nx + 0.5) * dx, highY = oy + (ny + 0.5) * dy, highZ = oz + (nz + 0.5) * dz;
+  const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
+  const fx = rays.firstPixel[0], fy = rays.firstPixel[1], fz = rays.firstPixel[2];
+  const rx = rays.rowStep[0], ry = rays.rowStep[1], rz = rays.rowStep[2];
+  const cx = rays.columnStep[0], cy = rays.columnStep[1], cz = rays.columnStep[2];
+  const width = rays.width;
+  const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
+  const step = sampling.stepMm ?? defaultTrilinearStep(grid);
+
+  for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
+    const row = (pixel / width) | 0, column = pixel - row * width;
+    const bx = fx + row * rx + column * cx - ax;
+    const by = fy + row * ry + column * cy - ay;
+    const bz = fz + row * rz + column * cz - az;
+    const g = 6 * pixel;
+    let entry = 0, exit = 1, entryAxis = -1, exitAxis = -1, missed = false;
+    if (bx !== 0) {
+      const t1 = (lowX - ax) / bx, t2 = (highX - ax) / bx;
+      const near = t1 < t2 ? t1 : t2, far = t1 < t2 ? t2 : t1;
+      if (near > entry) { entry = near; entryAxis = 0; }
+      if (far < exit) { exit = far; exitAxis = 0; }
+    } else if (ax < lowX || ax > highX) missed = true;
+    if (by !== 0) {
+      const t1 = (lowY - ay) / by, t2 = (highY - ay) / by;
+      const near = t1 < t2 ? t1 : t2, far = t1 < t2 ? t2 : t1;
+      if (near > entry) { entry = near; entryAxis = 1; }
+      if (far < exit) { exit = far; exitAxis = 1; }
+    } else if (ay < lowY || ay > highY) missed = true;
+    if (bz !== 0) {
+      const t1 = (lowZ - az) / bz, t2 = (highZ - az) / bz;
+      const near = t1 < t2 ? t1 : t2, far = t1 < t2 ? t2 : t1;
+      if (near > entry) { entry = near; entryAxis = 2; }
+      if (far < exit) { exit = far; exitAxis = 2; }
+    } else if (az < lowZ || az > highZ) missed = true;
+    if (missed || exit <= entry) {
+      out[outOffset + pixel] = 0;
+      rayGradients[g] = 0; rayGradients[g + 1] = 0; rayGradients[g + 2] = 0;
+      rayGradients[g + 3] = 0; rayGradients[g + 4] = 0; rayGradients[g + 5] = 0;
+      continue;
+    }
+    const length = Math.sqrt(bx * bx + by * by + bz * bz);
+    const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
+    const span = exit - entry, h = span / count, inverseCount = 1 / count;
+    let sum = 0;
+    let g0x = 0, g0y = 0, g0z = 0, g1x = 0, g1y = 0, g1z = 0;
+    for (let sample = 0; sample < count; sample++) {
+      const weight = (sample + 0.5) * inverseCount;
+      const alpha = entry + weight * span;
+      const gx = (ax + alpha * bx) * inverseDx + shiftX;
+      const gy = (ay + alpha * by) * inverseDy + shiftY;
+      const gz = (az + alpha * bz) * inverseDz + shiftZ;
+      let i = Math.floor(gx), j = Math.floor(gy), k = Math.floor(gz);
+      if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
+      if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
+      if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
+      const wx = gx - i, wy = gy - j, wz = gz - k;
+      const base = i + px * j + pxy * k;
+      const c000 = data[base], c100 = data[base + 1];
+      const c010 = data[base + px], c110 = data[base + px + 1];
+      const c001 = data[base + pxy], c101 = data[base + pxy + 1];
+      const c011 = data[base + pxy + px], c111 = data[base + pxy + px + 1];
+      const c00 = c000 + wx * (c100 - c000), c10 = c010 + wx * (c110 - c010);
+      const c01 = c001 + wx * (c101 - c001), c11 = c011 + wx * (c111 - c011);
+      const c0 = c00 + wy * (c10 - c00), c1 = c01 + wy * (c11 - c01);
+      sum += c0 + wz * (c1 - c0);
+      // ∇μ in world units.
+      const dyz0 = (1 - wy) * (1 - wz), dyz1 = wy * (1 - wz), dyz2 = (1 - wy) * wz, dyz3 = wy * wz;
+      const derivativeX = ((c100 - c000) * dyz0 + (c110 - c010) * dyz1 + (c101 - c001) * dyz2 + (c111 - c011) * dyz3) * inverseDx;
+      const derivativeY = ((c10 - c00) * (1 - wz) + (c11 - c01) * wz) * inverseDy;
+      const derivativeZ = (c1 - c0) * inverseDz;
+      g0x += derivativeX; g0y += derivativeY; g0z += derivativeZ;
+      g1x += weight * derivativeX; g1y += weight * derivativeY; g1z += weight * derivativeZ;
+    }
+    const value = h * length * sum;
+    out[outOffset + pixel] = value;
+    const scale = h * length;
+    // ∂I/∂α₀ and ∂I/∂α₁ (through the step and the sample positions).
+    const byEntry = -length * sum * inverseCount + scale * ((g0x - g1x) * bx + (g0y - g1y) * by + (g0z - g1z) * bz);
+    const byExit = length * sum * inverseCount + scale * (g1x * bx + g1y * by + g1z * bz);
+    let dax = scale * g0x, day = scale * g0y, daz = scale * g0z;
+    const lengthTerm = value / (length * length);
+    let dbx = scale * (entry * g0x + span * g1x) + lengthTerm * bx;
+    let dby = scale * (entry * g0y + span * g1y) + lengthTerm * by;
+    let dbz = scale * (entry * g0z + span * g1z) + lengthTerm * bz;
+    // α on face P of axis q: α = (P − a_q)/b_q ⇒ ∂α/∂a_q = −1/b_q, ∂α/∂b_q = −α/b_q.
+    if (entryAxis === 0) { dax -= byEntry / bx; dbx -= (byEntry * entry) / bx; }
+    else if (entryAxis === 1) { day -= byEntry / by; dby -= (byEntry * entry) / by; }
+    else if (entryAxis === 2) { daz -= byEntry / bz; dbz -= (byEntry * entry) / bz; }
+    if (exitAxis === 0) { dax -= byExit / bx; dbx -= (byExit * exit) / bx; }
+    else if (exitAxis === 1) { day -= byExit / by; dby -= (byExit * exit) / by; }
+    else if (exitAxis === 2) { daz -= byExit / bz; dbz -= (byExit * exit) / bz; }
+    rayGradients[g] = dax; rayGradients[g + 1] = day; rayGradients[g + 2] = daz;
+    rayGradients[g + 3] = dbx; rayGradients[g + 4] = dby; rayGradients[g + 5] = dbz;
+  }
+}
