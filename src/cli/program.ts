@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { DrrkitError } from '../errors.js';
+import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 
 /** Builds the `drrkit` command with all its subcommands. */
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(renderCommand());
+  program.addCommand(registerCommand());
   return program;
 }
 

@@ -1,5 +1,8 @@
 import { pixelInCamera, sourceInCamera, type Detector } from '../geometry/detector.js';
 import { poseJacobian, type PoseParameters } from '../geometry/pose.js';
+import { applyMatrix3, multiplyMatrix3, transposeMatrix3 } from '../geometry/matrix3.js';
+import type { RigidTransform } from '../geometry/rigid-transform.js';
+import { orientationMatrix, worldPixelInCamera, type WorldDetector } from '../geometry/world-camera.js';
 
 /** The gradient of a scalar with respect to a rigid transform's rotation matrix (row-major) and translation. */
 export interface TransformGradient {
@@ -76,4 +79,57 @@ export function parameterGradientFromTransform(pose: PoseParameters, gradient: T
     translation[j] = total;
   }
   return { rotation, translation };
+}
+
+/**
+ * The chain rule of {@link transformGradientFromRays} for the world geometry
+ * (src/geometry/world-camera.ts), where the renderer works in the grid frame.
+ *
+ * With the pose (R, t), orientation O, the world → grid rotation M (`gridRotation`, fixed) and a
+ * pixel centre p in camera coordinates (the source is the camera origin), each ray is
+ *   a = M·(R·t) + m,   b = M·R·O·p,
+ * so with A = Σₚ wₚ·∂I/∂a and B = Σₚ wₚ·∂I/∂b ⊗ pₚ (grid and camera coordinates):
+ *   ∂L/∂R = (MᵀA) ⊗ t + Mᵀ·B·Oᵀ,   ∂L/∂t = Rᵀ·Mᵀ·A.
+ * The result feeds {@link parameterGradientFromTransform} unchanged.
+ */
+export function transformGradientFromWorldRays(
+  detector: WorldDetector,
+  gridRotation: ArrayLike<number>,
+  pose: RigidTransform,
+  rayGradients: Float64Array,
+  pixelWeights: ArrayLike<number>,
+): TransformGradient {
+  const { height, width } = detector;
+  const first = worldPixelInCamera(detector, 0, 0);
+  const rowStep = detector.dely, columnStep = detector.reverseXAxis ? -detector.delx : detector.delx;
+  let ax = 0, ay = 0, az = 0;
+  const outer = new Float64Array(9); // B, row-major: B[i][j] = Σ w·g_b[i]·p[j]
+  const pz = first[2];
+  for (let row = 0; row < height; row++) {
+    const py = first[1] + row * rowStep;
+    for (let column = 0; column < width; column++) {
+      const pixel = row * width + column;
+      const weight = pixelWeights[pixel];
+      if (weight === 0) continue;
+      const px = first[0] + column * columnStep;
+      const g = 6 * pixel;
+      ax += weight * rayGradients[g];
+      ay += weight * rayGradients[g + 1];
+      az += weight * rayGradients[g + 2];
+      const bx = weight * rayGradients[g + 3], by = weight * rayGradients[g + 4], bz = weight * rayGradients[g + 5];
+      outer[0] += bx * px; outer[1] += bx * py; outer[2] += bx * pz;
+      outer[3] += by * px; outer[4] += by * py; outer[5] += by * pz;
+      outer[6] += bz * px; outer[7] += bz * py; outer[8] += bz * pz;
+    }
+  }
+  const m = Float64Array.from(gridRotation);
+  const mTranspose = transposeMatrix3(m);
+  const worldA = applyMatrix3(mTranspose, [ax, ay, az]);
+  const rotationGradient = multiplyMatrix3(multiplyMatrix3(mTranspose, outer), transposeMatrix3(orientationMatrix(detector.orientation)));
+  const t = pose.translation;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) rotationGradient[3 * i + j] += worldA[i] * t[j];
+  }
+  const translation = applyMatrix3(transposeMatrix3(pose.rotation), worldA);
+  return { rotation: rotationGradient, translation };
 }

