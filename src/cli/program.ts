@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { DrrkitError } from '../errors.js';
+import { evaluateCommand } from './evaluate.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(renderCommand());
   program.addCommand(registerCommand());
+  program.addCommand(evaluateCommand());
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { DrrkitError, requirePositive } from '../errors.js';
 import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
-import { createOptimizer, parseOptimizerName, type Evaluation, type Optimizer, type OptimizerName } from '../optim/index.js';
+import { createOptimizer, parseOptimizerName, ReduceLROnPlateau, type Evaluation, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
 import type { Registration, RegistrationEvaluation } from './registration.js';
 
 /** One row of a registration's record: the pose before the step and the loss it scored (the tutorial's DataFrame). */
@@ -43,6 +43,12 @@ export interface RegisterOptions {
    * (e.g. a "Stop" button).
    */
   onIteration?: (record: IterationRecord, evaluation: RegistrationEvaluation) => void | boolean;
+  /**
+   * Reduce the learning rates when the score plateaus (torch's ReduceLROnPlateau in 'max' mode,
+   * stepped with the score every iteration), and stop — as settled — once every learning rate
+   * has fallen below `stopBelowFactor` × its starting value.
+   */
+  plateau?: Partial<Omit<ReduceLROnPlateauOptions, 'mode'>> & { stopBelowFactor?: number };
 }
 
 /** What a registration run did. */
@@ -66,7 +72,7 @@ export interface RegistrationResult {
   /** The optimizer that ran. */
   optimizer: OptimizerName;
   /** Why the loop ended. */
-  stopReason: 'converged' | 'max-iterations' | 'stopped';
+  stopReason: 'converged' | 'settled' | 'max-iterations' | 'stopped';
 }
 
 /** The optimizer for a registration: one group for rotation, one for translation (one group of both for L-BFGS). */
@@ -114,6 +120,10 @@ export function register(registration: Registration, fixed: ArrayLike<number>, o
     throw new DrrkitError(`the target image has ${fixed.length} pixels but the detector has ${expected} (${registration.drr.detector.height}×${registration.drr.detector.width})`, 'target');
   }
   const trajectory: IterationRecord[] = [];
+  const { stopBelowFactor, ...plateauOptions } = options.plateau ?? {};
+  const scheduler = options.plateau ? new ReduceLROnPlateau(optimizer, { ...plateauOptions, mode: 'max' }) : undefined;
+  const startingRates = optimizer.groups.map((group) => group.options.learningRate);
+  const stopBelow = stopBelowFactor ?? 0;
   const started = performance.now();
   let stopReason: RegistrationResult['stopReason'] = 'max-iterations';
   let finalLoss = NaN;
@@ -145,6 +155,14 @@ export function register(registration: Registration, fixed: ArrayLike<number>, o
       stopReason = 'stopped';
       iterations = iteration + 1;
       break;
+    }
+    if (scheduler) {
+      scheduler.step(evaluation.score);
+      if (optimizer.groups.every((group, index) => group.options.learningRate < stopBelow * startingRates[index])) {
+        stopReason = 'settled';
+        iterations = iteration + 1;
+        break;
+      }
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,7 @@
 import { DrrkitError } from '../errors.js';
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
+import type { EmptySpace } from './empty-space.js';
 import { renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
 import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
 
@@ -24,7 +25,9 @@ export function parseRendererName(name: string): RendererName {
 
 /**
  * Renders pixels [pixelStart, pixelEnd) of one image with the chosen renderer into
- * `out[outOffset + pixel]`. This is the single entry point every backend calls.
+ * `out[outOffset + pixel]`. This is the single entry point every backend calls (the main thread
+ * and the render workers alike, so each pixel is computed by the same code whoever renders it).
+ * `emptySpace` (from `buildEmptySpace`) turns on empty-space skipping, which changes no value.
  */
 export function renderPixels(
   grid: DensityGrid,
@@ -34,14 +37,16 @@ export function renderPixels(
   outOffset = 0,
   pixelStart = 0,
   pixelEnd = rays.height * rays.width,
+  emptySpace: EmptySpace | null = null,
 ): void {
-  if (settings.renderer === 'siddon') renderSiddon(grid, rays, out, outOffset, pixelStart, pixelEnd);
-  else renderTrilinear(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd);
+  if (settings.renderer === 'siddon') renderSiddon(grid, rays, out, outOffset, pixelStart, pixelEnd, emptySpace);
+  else renderTrilinear(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd, emptySpace);
 }
 
 /**
  * Renders pixels [pixelStart, pixelEnd) of one image together with each pixel's derivative with
- * respect to its ray, (∂I/∂a, ∂I/∂b), six numbers per pixel in `rayGradients[6·p …]`.
+ * respect to its ray, (∂I/∂a, ∂I/∂b), six numbers per pixel in `rayGradients[6·p …]`; the image
+ * is bit-identical to {@link renderPixels}'.
  */
 export function renderPixelsWithRayGradients(
   grid: DensityGrid,
@@ -52,7 +57,8 @@ export function renderPixelsWithRayGradients(
   outOffset = 0,
   pixelStart = 0,
   pixelEnd = rays.height * rays.width,
+  emptySpace: EmptySpace | null = null,
 ): void {
-  if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd);
-  else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd);
+  if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
+  else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
 }

@@ -1,5 +1,6 @@
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
+import type { EmptySpace } from './empty-space.js';
 import { clipRayToBox } from './ray-clip.js';
 
 /** How densely the trilinear renderer samples each ray. */
@@ -16,13 +17,98 @@ export function defaultTrilinearStep(grid: DensityGrid): number {
 }
 
 /**
+ * Samples are skipped only when they lie inside an empty region by at least this much α (a
+ * millionth of a micrometre per mm of ray), far beyond the rounding of a sample's position.
+ */
+const SKIP_MARGIN = 1e-9;
+
+/**
+ * Empty-space skipping for the trilinear kernels. The sample positions (entry, exit, count and
+ * step) never depend on it: it only decides which samples need not be computed, namely those
+ * whose eight interpolation corners are all zero. Such a sample adds exactly +0 to the sum and
+ * ±0 to the gradient sums (which start at +0 and so stay unchanged), so images and ray
+ * gradients are bit-identical with and without skipping. A sample is skipped only when the
+ * sample's exact position lies inside the occupied-cell box's complement or inside a cube of
+ * empty cell blocks by {@link SKIP_MARGIN}, so rounding can never put a skipped sample in an
+ * occupied cell.
+ */
+class SampleSkipper {
+  readonly distance: Uint8Array;
+  readonly shift: number;
+  readonly blocksX: number; readonly blocksXY: number;
+  readonly occupied: boolean;
+  readonly ax: number; readonly ay: number; readonly az: number;
+  readonly dx: number; readonly dy: number; readonly dz: number;
+  /** World coordinate of padded cell plane 0 (the centre of padded voxel 0): o − d/2. */
+  readonly cellX: number; readonly cellY: number; readonly cellZ: number;
+  /** The occupied cells' box in world mm. */
+  readonly lowX: number; readonly lowY: number; readonly lowZ: number;
+  readonly highX: number; readonly highY: number; readonly highZ: number;
+  readonly range = new Float64Array(2);
+  /** First sample to compute and one past the last, set by {@link clip}. */
+  first = 0;
+  last = 0;
+
+  constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace) {
+    this.distance = emptySpace.cellDistance;
+    this.shift = emptySpace.blockShift;
+    this.blocksX = emptySpace.cellBlocks[0];
+    this.blocksXY = emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1];
+    this.occupied = emptySpace.occupied;
+    [this.ax, this.ay, this.az] = [rays.source[0], rays.source[1], rays.source[2]];
+    [this.dx, this.dy, this.dz] = grid.spacing;
+    this.cellX = grid.origin[0] - 0.5 * this.dx;
+    this.cellY = grid.origin[1] - 0.5 * this.dy;
+    this.cellZ = grid.origin[2] - 0.5 * this.dz;
+    const bounds = emptySpace.cellBounds;
+    this.lowX = this.cellX + bounds[0] * this.dx; this.highX = this.cellX + bounds[3] * this.dx;
+    this.lowY = this.cellY + bounds[1] * this.dy; this.highY = this.cellY + bounds[4] * this.dy;
+    this.lowZ = this.cellZ + bounds[2] * this.dz; this.highZ = this.cellZ + bounds[5] * this.dz;
+  }
+
+  /** Sets [first, last): the samples of the ray a + α·b (entry, step h, count) that may meet occupied cells. */
+  clip(bx: number, by: number, bz: number, entry: number, h: number, count: number): void {
+    this.first = 0; this.last = 0;
+    if (!this.occupied) return;
+    const range = this.range;
+    if (!clipRayToBox(this.ax, this.ay, this.az, bx, by, bz, this.lowX, this.lowY, this.lowZ, this.highX, this.highY, this.highZ, range)) return;
+    const first = Math.ceil((range[0] - SKIP_MARGIN - entry) / h - 0.5);
+    const last = Math.floor((range[1] + SKIP_MARGIN - entry) / h - 0.5) + 1;
+    this.first = first > 0 ? first : 0;
+    this.last = last < count ? last : count;
+  }
+
+  /**
+   * The next sample to compute after `sample`, whose padded cell (i, j, k) lies in an empty
+   * block: the first one not inside the largest empty cube of blocks around it by the margin.
+   */
+  next(sample: number, i: number, j: number, k: number, bx: number, by: number, bz: number, entry: number, h: number): number {
+    const shift = this.shift;
+    const blockI = i >> shift, blockJ = j >> shift, blockK = k >> shift;
+    const size = this.distance[blockI + this.blocksX * blockJ + this.blocksXY * blockK];
+    const planeX = bx > 0 ? (blockI + size) << shift : (blockI - size + 1) << shift;
+    const planeY = by > 0 ? (blockJ + size) << shift : (blockJ - size + 1) << shift;
+    const planeZ = bz > 0 ? (blockK + size) << shift : (blockK - size + 1) << shift;
+    let leave = Infinity;
+    if (bx !== 0) { const t = (this.cellX + planeX * this.dx - this.ax) / bx; if (t < leave) leave = t; }
+    if (by !== 0) { const t = (this.cellY + planeY * this.dy - this.ay) / by; if (t < leave) leave = t; }
+    if (bz !== 0) { const t = (this.cellZ + planeZ * this.dz - this.az) / bz; if (t < leave) leave = t; }
+    const after = Math.ceil((leave - SKIP_MARGIN - entry) / h - 0.5);
+    return after > sample + 1 ? after : sample + 1;
+  }
+}
+
+/**
  * Trilinear DRR: the density field is the trilinear interpolation of voxel values placed at
  * voxel centres (zero outside the volume), integrated along each ray by the midpoint rule.
  * Each ray is clipped to the support of that field (the volume's box grown by half a voxel),
  * split into n equal steps (n = samplesPerRay, or ⌈length / stepMm⌉), and sampled at the step
- * midpoints; every sample position is computed as a + α·b from the ray equation.
+ * midpoints αₖ = α₀ + (k + ½)·h; every sample position is computed as a + α·b from the ray
+ * equation.
  *
- * Renders pixels [pixelStart, pixelEnd) of `rays` into `out[outOffset + p]`.
+ * Renders pixels [pixelStart, pixelEnd) of `rays` into `out[outOffset + p]`. With `emptySpace`
+ * (from `buildEmptySpace`) samples whose eight corners are all zero are not computed; the image
+ * is bit-identical either way.
  */
 export function renderTrilinear(
   grid: DensityGrid,
@@ -32,6 +118,7 @@ export function renderTrilinear(
   outOffset = 0,
   pixelStart = 0,
   pixelEnd = rays.height * rays.width,
+  emptySpace: EmptySpace | null = null,
 ): void {
   const data = grid.data;
   const [nx, ny, nz] = grid.shape;
@@ -41,7 +128,7 @@ export function renderTrilinear(
   const inverseDx = 1 / dx, inverseDy = 1 / dy, inverseDz = 1 / dz;
   // Padded continuous index of a world point: voxel i's centre (o + (i + ½)·d) maps to i + 1.
   const shiftX = 0.5 - ox * inverseDx, shiftY = 0.5 - oy * inverseDy, shiftZ = 0.5 - oz * inverseDz;
-  const maximumI = nx, maximumJ = ny, maximumK = nz; // lowest corner index allowed (padded)
+  const maximumI = nx, maximumJ = ny, maximumK = nz; // highest corner index allowed (padded)
   const lowX = ox - 0.5 * dx, lowY = oy - 0.5 * dy, lowZ = oz - 0.5 * dz;
   const highX = ox + (nx + 0.5) * dx, highY = oy + (ny + 0.5) * dy, highZ = oz + (nz + 0.5) * dz;
   const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
@@ -52,6 +139,11 @@ export function renderTrilinear(
   const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
   const step = sampling.stepMm ?? defaultTrilinearStep(grid);
   const range = new Float64Array(2);
+  const skipper = emptySpace ? new SampleSkipper(grid, rays, emptySpace) : null;
+  const distance = emptySpace ? emptySpace.cellDistance : null;
+  const shift = emptySpace ? emptySpace.blockShift : 0;
+  const blocksX = emptySpace ? emptySpace.cellBlocks[0] : 0;
+  const blocksXY = emptySpace ? emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1] : 0;
 
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const row = (pixel / width) | 0, column = pixel - row * width;
@@ -63,19 +155,25 @@ export function renderTrilinear(
       continue;
     }
     const entry = range[0], exit = range[1];
-    const rayLength = Math.sqrt(bx * bx + by * by + bz * bz);
-    const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * rayLength) / step));
+    const length = Math.sqrt(bx * bx + by * by + bz * bz);
+    const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const h = (exit - entry) / count;
+    let first = 0, last = count;
+    if (skipper !== null) { skipper.clip(bx, by, bz, entry, h, count); first = skipper.first; last = skipper.last; }
     let sum = 0;
-    for (let sample = 0; sample < count; sample++) {
+    for (let sample = first; sample < last; sample++) {
       const alpha = entry + (sample + 0.5) * h;
       const gx = (ax + alpha * bx) * inverseDx + shiftX;
       const gy = (ay + alpha * by) * inverseDy + shiftY;
       const gz = (az + alpha * bz) * inverseDz + shiftZ;
-      let i = Math.floor(gx), j = Math.floor(gy), k = Math.floor(gz);
+      let i = Math.floor(gx) | 0, j = Math.floor(gy) | 0, k = Math.floor(gz) | 0;
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
+      if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+        sample = skipper!.next(sample, i, j, k, bx, by, bz, entry, h) - 1;
+        continue;
+      }
       const wx = gx - i, wy = gy - j, wz = gz - k;
       const base = i + px * j + pxy * k;
       const c000 = data[base], c100 = data[base + 1];
@@ -87,7 +185,7 @@ export function renderTrilinear(
       const c0 = c00 + wy * (c10 - c00), c1 = c01 + wy * (c11 - c01);
       sum += c0 + wz * (c1 - c0);
     }
-    out[outOffset + pixel] = sum * h * rayLength;
+    out[outOffset + pixel] = sum * h * length;
   }
 }
 
@@ -101,8 +199,8 @@ export function renderTrilinear(
  *        + h·|b|·[G₀·da + (α₀·G₀ + (α₁ − α₀)·G₁)·db + ((G₀ − G₁)·b)·dα₀ + (G₁·b)·dα₁],
  * where dα₀, dα₁ come from the box face the ray enters and leaves by (zero where the source or
  * the pixel is inside). This is the exact derivative of the discrete sum the forward pass
- * computes. Writes the image into `out` and (∂I/∂a, ∂I/∂b) of pixel p into
- * `rayGradients[6·p … 6·p+5]` (p counted within the image).
+ * computes. Writes the image into `out` (bit-identical to {@link renderTrilinear}'s) and
+ * (∂I/∂a, ∂I/∂b) of pixel p into `rayGradients[6·p … 6·p+5]` (p counted within the image).
  */
 export function renderTrilinearWithRayGradients(
   grid: DensityGrid,
@@ -113,6 +211,7 @@ export function renderTrilinearWithRayGradients(
   outOffset = 0,
   pixelStart = 0,
   pixelEnd = rays.height * rays.width,
+  emptySpace: EmptySpace | null = null,
 ): void {
   const data = grid.data;
   const [nx, ny, nz] = grid.shape;
@@ -131,6 +230,11 @@ export function renderTrilinearWithRayGradients(
   const width = rays.width;
   const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
   const step = sampling.stepMm ?? defaultTrilinearStep(grid);
+  const skipper = emptySpace ? new SampleSkipper(grid, rays, emptySpace) : null;
+  const distance = emptySpace ? emptySpace.cellDistance : null;
+  const shift = emptySpace ? emptySpace.blockShift : 0;
+  const blocksX = emptySpace ? emptySpace.cellBlocks[0] : 0;
+  const blocksXY = emptySpace ? emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1] : 0;
 
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const row = (pixel / width) | 0, column = pixel - row * width;
@@ -138,6 +242,7 @@ export function renderTrilinearWithRayGradients(
     const by = fy + row * ry + column * cy - ay;
     const bz = fz + row * rz + column * cz - az;
     const g = 6 * pixel;
+    // The same clip as renderTrilinear's (clipRayToBox), remembering which axis set the entry and the exit.
     let entry = 0, exit = 1, entryAxis = -1, exitAxis = -1, missed = false;
     if (bx !== 0) {
       const t1 = (lowX - ax) / bx, t2 = (highX - ax) / bx;
@@ -166,18 +271,24 @@ export function renderTrilinearWithRayGradients(
     const length = Math.sqrt(bx * bx + by * by + bz * bz);
     const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const span = exit - entry, h = span / count, inverseCount = 1 / count;
+    let first = 0, last = count;
+    if (skipper !== null) { skipper.clip(bx, by, bz, entry, h, count); first = skipper.first; last = skipper.last; }
     let sum = 0;
     let g0x = 0, g0y = 0, g0z = 0, g1x = 0, g1y = 0, g1z = 0;
-    for (let sample = 0; sample < count; sample++) {
-      const weight = (sample + 0.5) * inverseCount;
-      const alpha = entry + weight * span;
+    for (let sample = first; sample < last; sample++) {
+      const alpha = entry + (sample + 0.5) * h;
       const gx = (ax + alpha * bx) * inverseDx + shiftX;
       const gy = (ay + alpha * by) * inverseDy + shiftY;
       const gz = (az + alpha * bz) * inverseDz + shiftZ;
-      let i = Math.floor(gx), j = Math.floor(gy), k = Math.floor(gz);
+      let i = Math.floor(gx) | 0, j = Math.floor(gy) | 0, k = Math.floor(gz) | 0;
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
+      if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+        sample = skipper!.next(sample, i, j, k, bx, by, bz, entry, h) - 1;
+        continue;
+      }
+      const weight = (sample + 0.5) * inverseCount;
       const wx = gx - i, wy = gy - j, wz = gz - k;
       const base = i + px * j + pxy * k;
       const c000 = data[base], c100 = data[base + 1];
@@ -196,7 +307,7 @@ export function renderTrilinearWithRayGradients(
       g0x += derivativeX; g0y += derivativeY; g0z += derivativeZ;
       g1x += weight * derivativeX; g1y += weight * derivativeY; g1z += weight * derivativeZ;
     }
-    const value = h * length * sum;
+    const value = sum * h * length;
     out[outOffset + pixel] = value;
     const scale = h * length;
     // ∂I/∂α₀ and ∂I/∂α₁ (through the step and the sample positions).
