@@ -9,11 +9,24 @@ export { DrrkitError } from './errors.js';
 export * from './volume/volume.js';
 export { hounsfieldToDensity, minMaxNormalize } from './volume/density.js';
 export { loadExampleCT, type ExampleCTOptions } from './volume/example-ct.js';
+export * from './volume/intensity.js';
+export * from './volume/labels.js';
 
 // Files.
 export { readNifti, parseNifti, writeNifti, encodeNifti, type NiftiWriteOptions } from './io/nifti.js';
 export { readImage, writeImage, decodeImage, encodePng, encodeFloatTiff, encodeFloatTiffStack, type Image2D } from './io/image.js';
-export { loadVolume } from './io/load-volume.js';
+export { loadVolume, loadVolumeWithReport, detectVolumeFormat, VOLUME_EXTENSIONS, type LoadedVolume, type VolumeFormat, type VolumeLoadOptions } from './io/load-volume.js';
+export { parseNrrd, readNrrd } from './io/nrrd.js';
+export { parseMetaImage, readMetaImage } from './io/metaimage.js';
+export {
+  readDicomSeries, readDicomVolume, readDicomFile, parseDicomFile, decodeDicomFrames, pixelLayout, assembleSeries,
+  type DicomFile, type DicomSeriesResult, type DicomSeriesSummary, type DicomSeriesOptions, type PixelLayout,
+} from './io/dicom.js';
+export { SUPPORTED_TRANSFER_SYNTAXES, transferSyntaxName, type TransferSyntax } from './io/dicom-codecs.js';
+export {
+  loadXray, decodeXray, readXrayGeometry, xrayGeometryFromDicom, preprocessXray, adjustDetectorForPreprocessing,
+  cropImage, resizeImage, detectCollimator, type LoadedXray, type XrayGeometry, type XrayPreprocessing,
+} from './io/xray.js';
 
 // Geometry.
 export * from './geometry/matrix3.js';
@@ -21,6 +34,9 @@ export * from './geometry/rigid-transform.js';
 export * from './geometry/rotation.js';
 export * from './geometry/pose.js';
 export * from './geometry/detector.js';
+export * from './geometry/world-frame.js';
+export * from './geometry/world-camera.js';
+export * from './geometry/projection.js';
 
 // Rendering.
 export { DRR, type DRROptions, type DensityMode, type Pose, poseToTransform, volumeDensities } from './drr.js';
@@ -29,6 +45,7 @@ export * from './render/renderer.js';
 export * from './render/siddon.js';
 export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';
+export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
 
 // Similarities, optimizers, registration.
 export * from './metrics/index.js';

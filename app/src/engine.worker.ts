@@ -5,12 +5,14 @@
  */
 import { DrrkitError } from '../../src/errors.js';
 import { volumeDensities } from '../../src/drr.js';
-import { decodeImage, type Image2D } from '../../src/io/image.js';
+import type { Image2D } from '../../src/io/image.js';
+import { decodeXray } from '../../src/io/xray.js';
 import { createSimilarity } from '../../src/metrics/index.js';
 import { register } from '../../src/registration/register.js';
 import { Registration } from '../../src/registration/registration.js';
 import { NumpyRandom } from '../../src/registration/random.js';
 import { seedDensityGrid, type DensityGrid } from '../../src/render/density-grid.js';
+import { buildEmptySpace, type EmptySpace } from '../../src/render/empty-space.js';
 import type { PoseParameters } from '../../src/geometry/pose.js';
 import { loadExampleCT } from '../../src/volume/example-ct.js';
 import { createVolume, volumeRange, type Volume } from '../../src/volume/volume.js';
@@ -33,6 +35,7 @@ let pool: BandPool | null = null;
 let stopFlag: Int32Array | null = null;
 let densityVolume: Volume | null = null;
 let sharedGrid: DensityGrid | undefined;
+let emptySpace: EmptySpace | null = null;
 let drr: BandedDRR | null = null;
 let detector: DetectorSettings = { sdr: 300, height: 128, width: 128, delx: 6.25, renderer: 'siddon' };
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
@@ -60,8 +63,12 @@ function status(text: string, busy = false): void {
 function buildDrr(): void {
   if (!densityVolume) return;
   // The density grid does not depend on the detector: share it with the helpers once per volume.
-  if (pool && !sharedGrid) sharedGrid = pool.shareGrid(seedDensityGrid(densityVolume, densityVolume.data));
-  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw' }, pool, sharedGrid);
+  if (!sharedGrid) {
+    const grid = seedDensityGrid(densityVolume, densityVolume.data);
+    emptySpace = buildEmptySpace(grid);
+    sharedGrid = pool ? pool.shareGrid(grid, emptySpace) : grid;
+  }
+  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw' }, pool, sharedGrid, emptySpace);
   registration = null;
 }
 
@@ -123,6 +130,7 @@ function requireDrr(): BandedDRR {
 }
 
 async function handle(message: ToEngine): Promise<void> {
+  if (pool && drr && message.type !== 'init') await pool.ready();
   switch (message.type) {
     case 'init': {
       stopFlag = message.stopFlag ? new Int32Array(message.stopFlag) : null;
@@ -194,10 +202,11 @@ async function handle(message: ToEngine): Promise<void> {
     }
     case 'load-target': {
       const bytes = new Uint8Array(await message.file.arrayBuffer());
-      const image = decodeImage(bytes, message.file.name);
-      const note = image.width === detector.width && image.height === detector.height
-        ? `${message.file.name} (${image.width}×${image.height})`
-        : `${message.file.name} (${image.width}×${image.height}, resampled to the ${detector.width}×${detector.height} detector)`;
+      const loaded = await decodeXray(bytes, message.file.name);
+      const image = loaded.image;
+      const note = [image.width === detector.width && image.height === detector.height
+        ? `${message.file.name} (${loaded.format.toUpperCase()}, ${image.width}×${image.height})`
+        : `${message.file.name} (${loaded.format.toUpperCase()}, ${image.width}×${image.height}, resampled to the ${detector.width}×${detector.height} detector)`, ...loaded.notes].join(' · ');
       target = { image: new Float32Array(0), source: image, hidden: null, note };
       registration = null;
       refreshTarget();

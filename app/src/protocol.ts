@@ -2,7 +2,7 @@
  * Messages between the page (main thread) and the engine worker. Poses are ZYX Euler angles in
  * radians and translations in mm — the tutorial's parameterization.
  */
-import type { IterationRecord } from '../../src/registration/register.js';
+import type { IterationRecord, RegistrationResult } from '../../src/registration/register.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
 import type { RendererName } from '../../src/render/renderer.js';
@@ -70,7 +70,7 @@ export type ToEngine =
 
 export interface RunSummary {
   converged: boolean;
-  stopReason: 'converged' | 'max-iterations' | 'stopped' | 'error';
+  stopReason: RegistrationResult['stopReason'] | 'error';
   iterations: number;
   finalLoss: number;
   seconds: number;

@@ -5,6 +5,7 @@ import { createDetector } from '../geometry/detector.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadVolume } from '../io/load-volume.js';
 import { evaluateRegistration, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
+import type { SimilarityName } from '../metrics/index.js';
 import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
 import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumberList, type RawOptions } from './options.js';
@@ -52,6 +53,11 @@ export function evaluateCommand(): Command {
     .option('--true-translation <x,y,z>', 'true translation, mm (default the volume centre)')
     .option('--rotation-range <a,b,c>', 'half-widths of the random rotation offsets, degrees', '45,60,60')
     .option('--translation-range <low,high>', 'range of the random translation offsets, mm', '-30,31')
+    .addOption(new Option('--similarity <name>', 'robust strategy: similarity to maximise (gradient_ncc tolerates contrast mismatch, e.g. real X-rays)').choices(['ncc', 'local_ncc', 'multiscale_ncc', 'gradient_ncc', 'mi']).default('ncc'))
+    .addOption(new Option('--target-renderer <name>', 'model mismatch: renderer of the target').choices(['siddon', 'trilinear']))
+    .option('--target-oversampling <k>', 'model mismatch: render the target on a k× finer detector, then bin')
+    .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
+    .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
     .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png', 'output/evaluate')
     .action(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
@@ -62,6 +68,16 @@ export function evaluateCommand(): Command {
       const strategy = (text('strategy') ?? 'robust') as StrategyName;
       const rotationRange = parseNumberList(text('rotationRange') ?? '45,60,60', '--rotation-range', 3) as [number, number, number];
       const translationRange = parseNumberList(text('translationRange') ?? '-30,31', '--translation-range', 2) as [number, number];
+      const targetModel = text('targetRenderer') || text('targetOversampling') || text('targetIntensity') || text('targetPhotons')
+        ? {
+            renderer: (text('targetRenderer') ?? 'siddon') as 'siddon' | 'trilinear',
+            oversampling: text('targetOversampling') ? parseInteger(text('targetOversampling')!, '--target-oversampling') : 1,
+            intensity: (text('targetIntensity') ?? 'line-integral') as 'line-integral' | 'beer-lambert',
+            photons: text('targetPhotons') ? parseNumberList(text('targetPhotons')!, '--target-photons', 1)[0] : undefined,
+            seed,
+          }
+        : undefined;
+      const similarity = (text('similarity') ?? 'ncc') as SimilarityName;
       const volume = await loadVolume(String(options.ct));
       const centre = [0, 1, 2].map((axis) => (volume.shape[axis] * volume.spacing[axis]) / 2);
       const truth = {
@@ -77,6 +93,7 @@ export function evaluateCommand(): Command {
       const finished: EvaluationRun[] = [];
       const { runs: results, summary } = evaluateRegistration({
         volume, detector, truth, runs, seed, strategy, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange,
+        targetModel, robust: { similarity },
         onRun: (run) => {
           finished.push(run);
           const successes = finished.filter((entry) => entry.error.mTRE < 2).length;
@@ -86,7 +103,7 @@ export function evaluateCommand(): Command {
       });
       bar?.stop();
       const outDirectory = String(options.outDir);
-      const details = { ct: volume.source, seed, detector, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
+      const details = { ct: volume.source, similarity, targetModel, seed, detector, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
       await writeFileAtomic(path.join(outDirectory, 'summary.json'), new TextEncoder().encode(`${JSON.stringify({ ...summary, ...details }, null, 2)}\n`));
       await writeFileAtomic(path.join(outDirectory, 'runs.csv'), new TextEncoder().encode(evaluationCsv(results)));
       await writeFileAtomic(path.join(outDirectory, 'capture-range.png'), captureRangePlot(summary));

@@ -69,3 +69,27 @@ export function detectorOptionsFrom(options: RawOptions): DRROptions {
     boneAttenuationMultiplier: number('boneMultiplier', '--bone-multiplier'),
   };
 }
+
+/**
+ * Adds the real-data flags of `drrkit render`: the world geometry (`--geometry`, `--sdd`,
+ * `--sod`, `--orientation`, `--intrinsic`, `--xray-dicom`, `--frame`), intensities
+ * (`--intensity`, `--i0`, `--water-attenuation`), labels (`--labels`, `--label-values`,
+ * `--channels`) and `--series` for DICOM folders.
+ */
+export function addRealDataOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--geometry <mode>', 'seed: DiffDRR 0.3 (axis 0 flipped, positive octant, file affine ignored); world: the file\'s patient frame (RAS, origin at the CT centre), DiffDRR 0.4 style, where --delx is the pixel size along the columns and --dely along the rows').choices(['seed', 'world']).default('seed'))
+    .option('--sdd <mm>', 'world: source-to-detector distance in mm (default: 2 × --sdr)')
+    .option('--sod <mm>', 'world: source-to-isocentre distance in mm for the default pose (default: --sdd / 2)')
+    .addOption(new Option('--orientation <name>', 'world: camera axes → patient axes before the pose: AP (source in front), PA (source behind) or none').choices(['AP', 'PA', 'none']).default('AP'))
+    .option('--intrinsic <numbers>', 'world: 3×3 intrinsic matrix fx,0,u0,0,fy,v0,0,0,1 (pixels) instead of --delx/--dely/--x0/--y0')
+    .option('--xray-dicom <file>', 'world: take the detector (size, pixel spacing, sdd) and the pose (C-arm angles, source distance) from a DICOM X-ray')
+    .option('--frame <index>', 'with --xray-dicom: the frame of a multi-frame DICOM (default 0)')
+    .addOption(new Option('--intensity <model>', 'pixel value: line-integral (∫density, DiffDRR), beer-lambert (I0·exp(−∫μ)) or negative-log (∫μ, like a log-transformed X-ray); the last two use μ from HU').choices(['line-integral', 'beer-lambert', 'negative-log']).default('line-integral'))
+    .option('--i0 <value>', 'incident intensity I0 of --intensity beer-lambert', '1')
+    .option('--water-attenuation <per-mm>', 'μ of water in 1/mm for HU → μ (beer-lambert, negative-log)', '0.02')
+    .option('--labels <file>', 'label volume (e.g. TotalSegmentator output) on the CT grid: render only labelled voxels')
+    .option('--label-values <list>', 'labels to keep, e.g. 1,2,10-14 (default: every non-zero label)')
+    .option('--channels', 'with --labels: one image per label, written as a multi-page float TIFF (DiffDRR mask_to_channels)', false)
+    .option('--series <uid>', 'DICOM folder: the SeriesInstanceUID to read (default: the series with the most images)');
+}

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { DrrkitError } from '../errors.js';
 import { evaluateCommand } from './evaluate.js';
+import { inspectCommand } from './inspect.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(renderCommand());
+  program.addCommand(inspectCommand());
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
   return program;

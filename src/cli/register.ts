@@ -8,12 +8,13 @@ import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { parameterCount } from '../geometry/rotation.js';
 import { readImage, type Image2D } from '../io/image.js';
 import { loadVolume } from '../io/load-volume.js';
-import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES } from '../metrics/index.js';
+import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES, type SimilarityName } from '../metrics/index.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
 import { registerAndRecord, writeComparisonOutputs, writeRunOutputs, type RecordedRun } from '../registration/outputs.js';
 import { NumpyRandom, tutorialInitialPose } from '../registration/random.js';
 import type { RegisterOptions } from '../registration/register.js';
 import { Registration } from '../registration/registration.js';
+import { buildPyramid, registerRobust } from '../registration/strategy.js';
 import type { Volume } from '../volume/volume.js';
 import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
@@ -112,7 +113,9 @@ export function registerCommand(): Command {
     .option('--init-translation <x,y,z>', 'initial translation in mm')
     .option('--init-random', 'start from the tutorial\'s random perturbation of the target pose (rotation ±45°, ±60°, ±60°; translation −30…+31 mm)', false)
     .option('--seed <n>', 'seed of the random start (NumPy-compatible: 39 reproduces the tutorial\'s draw)', '39')
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(OPTIMIZER_NAMES as unknown as string[]).default('sgd'))
+    .addOption(new Option('--strategy <name>', 'robust: rotation search on a coarse level, then coarse-to-fine refinement until the pose settles; tutorial: the tutorial\'s single-resolution loop with --optimizer').choices(['robust', 'tutorial']).default('robust'))
+    .option('--search-range <a,b,c>', 'robust: half-widths of the rotation search around the start, ZYX Euler degrees (0,0,0: no search)', '45,60,60')
+    .addOption(new Option('--optimizer <name>', 'tutorial strategy: optimizer').choices(OPTIMIZER_NAMES as unknown as string[]).default('sgd'))
     .option('--lr-rotation <rate>', 'learning rate of the rotation parameters (default 5.3e-2 for sgd, 1e-1 for adam, 1 for lbfgs)')
     .option('--lr-translation <rate>', 'learning rate of the translation parameters in mm per unit gradient (default 7.5e1 for sgd, 1e1 for adam)')
     .option('--momentum <m>', 'SGD momentum', '0')
@@ -188,6 +191,10 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     start = { ...start, ...random };
   }
   poseFromParameters(start);
+  if ((text('strategy') ?? 'robust') === 'robust') {
+    await runRobust(drr, volume, fixed, truth, start, parseNumberList(text('searchRange') ?? '45,60,60', '--search-range', 3) as [number, number, number], outDirectory, text('xray'), parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'));
+    return;
+  }
   const optimizer = parseOptimizerName(text('optimizer') ?? 'sgd', '--optimizer');
   const defaults = { sgd: [5.3e-2, 7.5e1], adam: [1e-1, 1e1], lbfgs: [1, 1] }[optimizer];
   const runOptions: RegisterOptions = {
@@ -206,6 +213,57 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     parameterization: start.parameterization,
     convention: start.convention ?? 'ZYX',
     details: { ct: volume.source, xray: text('xray'), initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
+  });
+  process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+}
+
+/** The robust strategy from the flags' start, with progress and the usual outputs. */
+async function runRobust(
+  drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
+  searchRange: [number, number, number], outDirectory: string, xray: string | undefined, similarity: SimilarityName,
+): Promise<void> {
+  const pyramid = buildPyramid(volume, { ...drr.detector, renderer: drr.settings.renderer, sampling: drr.settings.sampling }, fixed.data, 3);
+  const bar = progressBar('robust', pyramid.length * 150);
+  let count = 0;
+  let result;
+  try {
+    result = registerRobust(pyramid, start, {
+      rotationRangeDegrees: searchRange,
+      similarity,
+      onIteration: (_stage, _factor, record) => bar.update(count++, record.loss),
+    });
+  } finally {
+    bar.stop();
+  }
+  const records = result.trajectory.map((record, index) => ({ ...record, iteration: index }));
+  const poseAt = (index: number): PoseParameters => ({ ...start, rotation: Float64Array.from(records[index].rotation), translation: Float64Array.from(records[index].translation) });
+  const naming = { parameterization: 'euler_angles' as const, convention: 'ZYX' as const };
+  const run: RecordedRun = {
+    label: 'robust',
+    result: {
+      converged: result.settled,
+      iterations: records.length,
+      trajectory: records,
+      finalLoss: result.finalScore,
+      rotation: Float64Array.from(result.pose.rotation),
+      translation: Float64Array.from(result.pose.translation),
+      seconds: result.seconds,
+      iterationsPerSecond: records.length / result.seconds,
+      optimizer: 'adam',
+      stopReason: result.settled ? 'settled' : 'max-iterations',
+    },
+    frameCount: records.length,
+    imageAt: (index) => drr.render({ ...poseAt(index), ...naming }),
+    finalImage: drr.render(result.pose),
+  };
+  process.stdout.write(
+    `robust: ${result.settled ? 'settled' : 'stopped at the iteration limit'} after ${result.iterations.search} search renders, ` +
+      `${result.iterations.candidates} candidate and ${result.iterations.refine} refinement iterations in ${result.seconds.toFixed(2)} s; final NCC ${result.finalScore.toFixed(5)}\n` +
+      `final pose: (${Array.from(result.pose.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(result.pose.translation, (v) => v.toFixed(3)).join(', ')}) mm\n`,
+  );
+  const written = await writeRunOutputs(outDirectory, run, {
+    fixed, truth, ...naming,
+    details: { ct: volume.source, xray, strategy: 'robust', initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), searchRangeDegrees: searchRange, stages: result.iterations },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
 }

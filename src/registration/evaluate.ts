@@ -13,6 +13,7 @@ import { NumpyRandom } from './random.js';
 import { register } from './register.js';
 import { Registration } from './registration.js';
 import { buildPyramid, registerRobust, type RobustOptions } from './strategy.js';
+import { renderTargetWithModel, type TargetModel } from './target-model.js';
 
 /** Which registration method `evaluate` measures. */
 export type StrategyName = 'robust' | 'tutorial';
@@ -25,8 +26,10 @@ export interface EvaluationOptions {
   detector?: DRROptions;
   /** The true pose (default: the tutorial's ZYX π, 0, π/2 at the volume centre). */
   truth?: PoseParameters;
-  /** The target image (default: a DRR at the true pose with the same renderer). */
+  /** The target image (default: a DRR at the true pose with the same renderer, or `targetModel`'s). */
   target?: Float32Array;
+  /** Make the target with another model (renderer, finer detector, Beer–Lambert with noise). */
+  targetModel?: TargetModel;
   /** Number of registrations (default 20). */
   runs?: number;
   /** Seed of the NumPy-compatible generator that draws the starts (default 0). */
@@ -136,7 +139,7 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
     throw new DrrkitError('evaluate draws starts in ZYX Euler angles: give the true pose as euler_angles ZYX', 'truth');
   }
   const trueTransform = poseFromParameters(truth);
-  const target = options.target ?? drr.render(truth);
+  const target = options.target ?? (options.targetModel ? renderTargetWithModel(options.volume, detector, truth, options.targetModel) : drr.render(truth));
   if (target.length !== drr.pixelCount) throw new DrrkitError(`the target has ${target.length} pixels, the detector ${drr.pixelCount}`, 'target');
   const count = options.runs ?? 20;
   const random = new NumpyRandom(options.seed ?? 0);

@@ -26,8 +26,10 @@ export interface RecordedRun {
   label: string;
   /** The loop's result. */
   result: RegistrationResult;
-  /** The moving DRR at every iteration, in order (the image each loss was measured on). */
-  images: Float32Array[];
+  /** Number of iterations with an image (the trajectory's length). */
+  frameCount: number;
+  /** The moving DRR at iteration `index` (kept from the run, or rendered again at its recorded pose). */
+  imageAt(index: number): Float32Array;
   /** The DRR at the final pose. */
   finalImage: Float32Array;
 }
@@ -156,10 +158,10 @@ export async function writeRunOutputs(directory: string, run: RecordedRun, optio
     title: `${run.label}: NCC and pose parameters per iteration`,
     truth: options.truth ? plotTruth(options.truth) : undefined,
   })));
-  const frames = frameIndices(run.images.length, options.maximumFrames ?? 80).map((index) =>
+  const frames = frameIndices(run.frameCount, options.maximumFrames ?? 80).map((index) =>
     registrationFrame({
       fixed,
-      moving: { data: run.images[index], ...shape },
+      moving: { data: run.imageAt(index), ...shape },
       iteration: index,
       loss: result.trajectory[index].loss,
       label: run.label,
@@ -181,12 +183,12 @@ export async function writeComparisonOutputs(
 ): Promise<string[]> {
   const { fixed } = options;
   const shape = { height: fixed.height, width: fixed.width };
-  const longest = Math.max(...runs.map((run) => run.images.length));
+  const longest = Math.max(...runs.map((run) => run.frameCount));
   const frames = frameIndices(longest, options.maximumFrames ?? 80).map((index) =>
     comparisonFrame(
       runs.map((run) => {
-        const at = Math.min(index, run.images.length - 1);
-        return { label: run.label, moving: { data: run.images[at], ...shape }, iteration: at, loss: run.result.trajectory[at].loss };
+        const at = Math.min(index, run.frameCount - 1);
+        return { label: run.label, moving: { data: run.imageAt(at), ...shape }, iteration: at, loss: run.result.trajectory[at].loss };
       }),
       fixed,
       { title: 'target and moving DRRs, one column per optimizer', scale: 2 },
@@ -223,5 +225,5 @@ export function registerAndRecord(
       return options.onIteration?.(record, evaluation);
     },
   });
-  return { label, result, images, finalImage: registration.render() };
+  return { label, result, frameCount: images.length, imageAt: (index) => images[index], finalImage: registration.render() };
 }

@@ -115,9 +115,9 @@ export function register(registration: Registration, fixed: ArrayLike<number>, o
   const maxIterations = options.maxIterations ?? 250;
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new DrrkitError(`maximum iterations must be a whole number ≥ 1, got ${maxIterations}`, 'max-iterations');
   const stopScore = options.stopScore ?? 0.999;
-  const expected = registration.drr.pixelCount;
+  const expected = registration.targetLength;
   if (fixed.length !== expected) {
-    throw new DrrkitError(`the target image has ${fixed.length} pixels but the detector has ${expected} (${registration.drr.detector.height}×${registration.drr.detector.width})`, 'target');
+    throw new DrrkitError(`the target has ${fixed.length} pixels but ${expected} are needed (${registration.drr.detector.height}×${registration.drr.detector.width} per view)`, 'target');
   }
   const trajectory: IterationRecord[] = [];
   const { stopBelowFactor, ...plateauOptions } = options.plateau ?? {};

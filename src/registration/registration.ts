@@ -59,6 +59,11 @@ export class Registration {
     return { ...this.pose, rotation: Float64Array.from(this.rotation), translation: Float64Array.from(this.translation) };
   }
 
+  /** Number of target pixels `evaluate` expects (one detector image). */
+  get targetLength(): number {
+    return this.drr.pixelCount;
+  }
+
   /** Renders the DRR at the current pose. */
   render(): Float32Array {
     return this.drr.render(this.pose);

@@ -88,7 +88,7 @@ export function buildPyramid(volume: Volume, options: DRROptions, fixed: ArrayLi
 export interface RobustOptions {
   /** Half-widths of the rotation search box around the start, ZYX Euler degrees (default the tutorial's 45, 60, 60). */
   rotationRangeDegrees?: [number, number, number];
-  /** Spacing of the rotation grid, degrees (default 15). */
+  /** Spacing of the rotation grid, degrees (default 15). A range of 0, 0, 0 skips the search. */
   searchStepDegrees?: number;
   /** Grid points refined locally (default 6). */
   candidates?: number;
@@ -118,6 +118,8 @@ export interface RobustResult {
   iterations: { search: number; candidates: number; refine: number };
   /** Every refinement iteration, in order, with its stage and level. */
   trajectory: Array<IterationRecord & { stage: string; factor: number }>;
+  /** Whether the finest level ended because the pose settled (not at its iteration limit). */
+  settled: boolean;
   /** Wall time, seconds. */
   seconds: number;
 }
@@ -184,7 +186,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   const rotationTolerance = (options.rotationToleranceDegrees ?? 0.005) * DEGREE;
   const translationTolerance = options.translationToleranceMm ?? 0.01;
   const patience = options.patience ?? 5;
-  let stopped = false;
+  let stopped = false, settled = false;
   for (const level of pyramid) {
     if (stopped) break;
     const registration = new Registration(level.drr, rotation, translation);
@@ -207,6 +209,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
       },
     });
     refineIterations += result.trajectory.length;
+    settled = result.stopReason === 'settled' || still >= patience;
     rotation = result.rotation;
     translation = result.translation;
     finalScore = similarity.score(level.fixed, registration.render(), { height: level.drr.detector.height, width: level.drr.detector.width })[0];
@@ -219,6 +222,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     finalScore,
     iterations: { search: grid.length, candidates: candidateIterations, refine: refineIterations },
     trajectory,
+    settled,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -3,18 +3,20 @@ import type { DensityGrid } from './density-grid.js';
 /**
  * Empty-space skipping for the renderers: where a density grid is zero, and how far.
  *
- * The grid is cut into blocks of 2^{@link BLOCK_SHIFT} voxels per side. For each block we store
- * its Chebyshev (chessboard) distance, in blocks, to the nearest block holding a non-zero voxel
- * (0 for such a block, capped at 255): a block at distance D is the centre of a cube of
- * (2D − 1)³ blocks that are all empty, which a ray may cross in one step. Two such fields are
- * kept, because the renderers see density differently:
+ * The grid is cut into blocks of 2^{@link BLOCK_SHIFT} voxels per side. For each block and each
+ * of the eight ray directions (octants: the signs of the ray's x, y, z components) we store the
+ * size D, in blocks, of the largest cube of empty blocks that has this block as its corner and
+ * extends in that direction (0 for a block holding a non-zero value, capped at 255): a ray in
+ * that block, moving in that octant, stays in the cube until it leaves by one of the cube's
+ * three forward faces, so it may cross the whole cube in one step. Two such fields are kept,
+ * because the renderers see density differently:
  *
  * - **Siddon** reads voxels: its blocks are over unpadded voxel indices (i, j, k) ∈ [0, n).
  * - **Trilinear** reads cells: a sample whose padded base index is (i, j, k) interpolates the
  *   eight padded voxels (i … i+1, j … j+1, k … k+1), so the trilinear field is non-zero up to
  *   half a voxel beyond the non-zero voxels. Its blocks are over padded cell indices [0, n] and a
  *   cell counts as occupied when any of its eight corners is non-zero (the voxel occupancy
- *   dilated by one cell towards lower indices, in padded coordinates).
+ *   dilated by one cell, in padded coordinates).
  *
  * Both also record the bounding box of the occupied voxels / cells, to which every ray is
  * clipped first. Densities are "empty" only when exactly 0 (negative densities count as
@@ -26,7 +28,11 @@ export interface EmptySpace {
   readonly blockShift: number;
   /** Siddon: number of voxel blocks along i, j, k. */
   readonly voxelBlocks: readonly [number, number, number];
-  /** Siddon: distance of each voxel block to the nearest occupied one (i-block fastest). */
+  /**
+   * Siddon: the empty-cube size of every block for every octant: octant o (bit 0: x component
+   * > 0, bit 1: y > 0, bit 2: z > 0) holds block (bi, bj, bk) at o·B + bi + bx·(bj + by·bk),
+   * B the number of blocks.
+   */
   readonly voxelDistance: Uint8Array;
   /**
    * Siddon: the box of occupied voxels as plane indices [low, high) per axis —
@@ -35,12 +41,17 @@ export interface EmptySpace {
   readonly voxelBounds: Int32Array;
   /** Trilinear: number of cell blocks along i, j, k (cells 0 … n per axis, padded indices). */
   readonly cellBlocks: readonly [number, number, number];
-  /** Trilinear: distance of each cell block to the nearest occupied one. */
+  /** Trilinear: the empty-cube size of every cell block for every octant, laid out as `voxelDistance`. */
   readonly cellDistance: Uint8Array;
   /** Trilinear: the box of occupied cells [low, high) per axis in padded cell indices; all zero when empty. */
   readonly cellBounds: Int32Array;
   /** Whether the grid has any non-zero voxel. */
   readonly occupied: boolean;
+}
+
+/** The octant of a direction (x, y, z): bit 0 set when x > 0, bit 1 when y > 0, bit 2 when z > 0. */
+export function octantOf(x: number, y: number, z: number): number {
+  return (x > 0 ? 1 : 0) | (y > 0 ? 2 : 0) | (z > 0 ? 4 : 0);
 }
 
 /** log2 of the side of an empty-space block: 4³-voxel blocks (measured best of 2, 4, 8 on chest CTs). */
@@ -66,47 +77,49 @@ function integers(length: number, shared: boolean): Int32Array {
 }
 
 /**
- * Turns an occupancy field (0 = occupied, anything else = empty) into Chebyshev distances in
- * place: two raster passes over the 26-neighbourhood with unit weights, which is exact for the
- * chessboard metric. Blocks outside the field count as empty.
+ * Fills the eight octant fields from an occupancy field (0 = occupied, anything else = empty):
+ * for octant (sx, sy, sz) the size of the largest empty cube with corner at a block and
+ * extending in that direction is 0 for an occupied block and otherwise 1 + the smallest size of
+ * its seven neighbours in that direction (one pass against the direction; blocks outside count
+ * as empty with the largest size). Returns the fields, octant after octant.
  */
-export function chessboardDistance(field: Uint8Array, nx: number, ny: number, nz: number): void {
-  const sx = 1, sy = nx, sz = nx * ny;
-  for (let pass = 0; pass < 2; pass++) {
-    const forward = pass === 0;
+export function octantCubeSizes(occupancy: Uint8Array, nx: number, ny: number, nz: number, shared = false): Uint8Array {
+  const count = nx * ny * nz;
+  const fields = bytes(8 * count, shared);
+  for (let octant = 0; octant < 8; octant++) {
+    const sx = octant & 1 ? 1 : -1, sy = octant & 2 ? 1 : -1, sz = octant & 4 ? 1 : -1;
+    const field = fields.subarray(octant * count, (octant + 1) * count);
     for (let kk = 0; kk < nz; kk++) {
-      const k = forward ? kk : nz - 1 - kk;
+      const k = sz > 0 ? nz - 1 - kk : kk;
+      const k1 = k + sz, kInside = k1 >= 0 && k1 < nz;
       for (let jj = 0; jj < ny; jj++) {
-        const j = forward ? jj : ny - 1 - jj;
+        const j = sy > 0 ? ny - 1 - jj : jj;
+        const j1 = j + sy, jInside = j1 >= 0 && j1 < ny;
         for (let ii = 0; ii < nx; ii++) {
-          const i = forward ? ii : nx - 1 - ii;
-          const index = i * sx + j * sy + k * sz;
-          let best = field[index];
-          if (best === 0) continue;
-          // The 13 neighbours already visited in this pass's raster order.
-          const sign = forward ? -1 : 1;
-          for (let c = -1; c <= 1; c++) {
-            for (let b = -1; b <= 1; b++) {
-              for (let a = -1; a <= 1; a++) {
-                const order = c !== 0 ? c : b !== 0 ? b : a;
-                if (order !== sign) continue;
-                const ni = i + a, nj = j + b, nk = k + c;
-                if (ni < 0 || nj < 0 || nk < 0 || ni >= nx || nj >= ny || nk >= nz) continue;
-                const candidate = field[index + a * sx + b * sy + c * sz] + 1;
-                if (candidate < best) best = candidate;
-              }
-            }
-          }
-          field[index] = best;
+          const i = sx > 0 ? nx - 1 - ii : ii;
+          const index = i + nx * (j + ny * k);
+          if (occupancy[index] === 0) { field[index] = 0; continue; }
+          const i1 = i + sx, iInside = i1 >= 0 && i1 < nx;
+          let smallest = MAXIMUM_DISTANCE;
+          const di = sx, dj = sy * nx, dk = sz * nx * ny;
+          if (iInside) { const v = field[index + di]; if (v < smallest) smallest = v; }
+          if (jInside) { const v = field[index + dj]; if (v < smallest) smallest = v; }
+          if (kInside) { const v = field[index + dk]; if (v < smallest) smallest = v; }
+          if (iInside && jInside) { const v = field[index + di + dj]; if (v < smallest) smallest = v; }
+          if (iInside && kInside) { const v = field[index + di + dk]; if (v < smallest) smallest = v; }
+          if (jInside && kInside) { const v = field[index + dj + dk]; if (v < smallest) smallest = v; }
+          if (iInside && jInside && kInside) { const v = field[index + di + dj + dk]; if (v < smallest) smallest = v; }
+          field[index] = smallest < MAXIMUM_DISTANCE ? smallest + 1 : MAXIMUM_DISTANCE;
         }
       }
     }
   }
+  return fields;
 }
 
 /**
  * Builds the empty-space structure of a density grid: block occupancy for voxels (Siddon) and
- * cells (trilinear), their Chebyshev distance fields and occupied bounding boxes. One pass over
+ * cells (trilinear), their octant empty-cube fields and occupied bounding boxes. One pass over
  * the voxels plus work proportional to the number of blocks.
  */
 export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = {}): EmptySpace {
@@ -117,8 +130,8 @@ export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = 
   const side = 1 << shift;
   const vbx = Math.ceil(nx / side), vby = Math.ceil(ny / side), vbz = Math.ceil(nz / side);
   const cbx = Math.ceil((nx + 1) / side), cby = Math.ceil((ny + 1) / side), cbz = Math.ceil((nz + 1) / side);
-  const voxelDistance = bytes(vbx * vby * vbz, shared).fill(MAXIMUM_DISTANCE);
-  const cellDistance = bytes(cbx * cby * cbz, shared).fill(MAXIMUM_DISTANCE);
+  const voxelOccupancy = new Uint8Array(vbx * vby * vbz).fill(1);
+  const cellOccupancy = new Uint8Array(cbx * cby * cbz).fill(1);
   const voxelBounds = integers(6, shared), cellBounds = integers(6, shared);
   let lowI = nx, lowJ = ny, lowK = nz, highI = -1, highJ = -1, highK = -1;
   const data = grid.data;
@@ -133,13 +146,13 @@ export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = 
         if (j > highJ) highJ = j;
         if (k < lowK) lowK = k;
         if (k > highK) highK = k;
-        voxelDistance[(i >> shift) + vbx * ((j >> shift) + vby * (k >> shift))] = 0;
+        voxelOccupancy[(i >> shift) + vbx * ((j >> shift) + vby * (k >> shift))] = 0;
         // Padded index p = i + 1 is a corner of cells p − 1 and p.
         for (let c = k; c <= k + 1; c++) {
           for (let b = j; b <= j + 1; b++) {
             const cellRow = cbx * ((b >> shift) + cby * (c >> shift));
-            cellDistance[(i >> shift) + cellRow] = 0;
-            cellDistance[((i + 1) >> shift) + cellRow] = 0;
+            cellOccupancy[(i >> shift) + cellRow] = 0;
+            cellOccupancy[((i + 1) >> shift) + cellRow] = 0;
           }
         }
       }
@@ -151,15 +164,13 @@ export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = 
     // Voxel v (unpadded) is padded v + 1, a corner of cells v and v + 1.
     cellBounds.set([lowI, lowJ, lowK, highI + 2, highJ + 2, highK + 2]);
   }
-  chessboardDistance(voxelDistance, vbx, vby, vbz);
-  chessboardDistance(cellDistance, cbx, cby, cbz);
   return {
     blockShift: shift,
     voxelBlocks: [vbx, vby, vbz],
-    voxelDistance,
+    voxelDistance: octantCubeSizes(voxelOccupancy, vbx, vby, vbz, shared),
     voxelBounds,
     cellBlocks: [cbx, cby, cbz],
-    cellDistance,
+    cellDistance: octantCubeSizes(cellOccupancy, cbx, cby, cbz, shared),
     cellBounds,
     occupied,
   };

@@ -31,7 +31,6 @@ const TRAVERSE = 2;
  * One walk is made per kernel call (no allocation per ray).
  */
 class SiddonWalk {
-  readonly data: Float32Array;
   readonly nx: number; readonly ny: number; readonly nz: number;
   readonly dx: number; readonly dy: number; readonly dz: number;
   readonly ox: number; readonly oy: number; readonly oz: number;
@@ -41,27 +40,31 @@ class SiddonWalk {
   readonly blocksX: number; readonly blocksXY: number;
   readonly bounds: Int32Array | null;
   readonly occupied: boolean;
+  // The ray grid.
   readonly ax: number; readonly ay: number; readonly az: number;
-  // The ray.
-  bx = 0; by = 0; bz = 0;
-  inverseX = 0; inverseY = 0; inverseZ = 0;
+  readonly fx: number; readonly fy: number; readonly fz: number;
+  readonly rx: number; readonly ry: number; readonly rz: number;
+  readonly cx: number; readonly cy: number; readonly cz: number;
+  readonly width: number;
+  // The ray a + α·b and its constants.
+  bx = 0.5; by = 0.5; bz = 0.5;
+  inverseX = 0.5; inverseY = 0.5; inverseZ = 0.5;
   stepI = 1; stepJ = 1; stepK = 1;
   planeI = 1; planeJ = 1; planeK = 1;
-  // The clip.
-  entry = 0; exit = 1; entryAxis = -1; exitAxis = -1;
+  // The clip: entry and exit α, the axis of each (−1: α = 0 or 1), and the box of planes.
+  entry = 0.5; exit = 0.5; entryAxis = -1; exitAxis = -1;
   lowI = 0; lowJ = 0; lowK = 0; highI = 0; highJ = 0; highK = 0;
-  // The state after the latest event.
+  // The state after the latest event: voxel, its padded index, the next crossing per axis, α.
   i = 0; j = 0; k = 0; index = 0;
-  nextX = 0; nextY = 0; nextZ = 0;
-  alpha = 0;
+  nextX = 0.5; nextY = 0.5; nextZ = 0.5;
+  alpha = 0.5;
   /** Axis of the latest event taken by {@link skip}. */
   axis = 0;
 
   constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace | null) {
-    this.data = grid.data;
-    [this.nx, this.ny, this.nz] = grid.shape;
-    [this.dx, this.dy, this.dz] = grid.spacing;
-    [this.ox, this.oy, this.oz] = grid.origin;
+    this.nx = grid.shape[0]; this.ny = grid.shape[1]; this.nz = grid.shape[2];
+    this.dx = grid.spacing[0]; this.dy = grid.spacing[1]; this.dz = grid.spacing[2];
+    this.ox = grid.origin[0]; this.oy = grid.origin[1]; this.oz = grid.origin[2];
     this.px = this.nx + 2;
     this.pxy = this.px * (this.ny + 2);
     this.distance = emptySpace ? emptySpace.voxelDistance : null;
@@ -71,31 +74,33 @@ class SiddonWalk {
     this.bounds = emptySpace ? emptySpace.voxelBounds : null;
     this.occupied = emptySpace ? emptySpace.occupied : true;
     this.ax = rays.source[0]; this.ay = rays.source[1]; this.az = rays.source[2];
+    this.fx = rays.firstPixel[0]; this.fy = rays.firstPixel[1]; this.fz = rays.firstPixel[2];
+    this.rx = rays.rowStep[0]; this.ry = rays.rowStep[1]; this.rz = rays.rowStep[2];
+    this.cx = rays.columnStep[0]; this.cy = rays.columnStep[1]; this.cz = rays.columnStep[2];
+    this.width = rays.width;
   }
 
-  /** α of plane p on x (and likewise y, z): the one expression every crossing uses. */
-  crossingX(plane: number): number { return (this.ox + plane * this.dx - this.ax) * this.inverseX; }
-  crossingY(plane: number): number { return (this.oy + plane * this.dy - this.ay) * this.inverseY; }
-  crossingZ(plane: number): number { return (this.oz + plane * this.dz - this.az) * this.inverseZ; }
-
-  /** Clips the ray to the box of planes [lowI, highI] × …; false when it misses. */
+  /**
+   * Clips the ray to the box of planes [lowI, highI] × [lowJ, highJ] × [lowK, highK]; false when
+   * it misses. (Only integer arguments: V8 boxes doubles passed to calls it does not inline.)
+   */
   clip(lowI: number, lowJ: number, lowK: number, highI: number, highJ: number, highK: number): boolean {
     let entry = 0, exit = 1, entryAxis = -1, exitAxis = -1;
     const bx = this.bx, by = this.by, bz = this.bz;
     if (bx !== 0) {
-      const low = this.crossingX(lowI), high = this.crossingX(highI);
+      const low = (this.ox + lowI * this.dx - this.ax) * this.inverseX, high = (this.ox + highI * this.dx - this.ax) * this.inverseX;
       const near = bx > 0 ? low : high, far = bx > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 0; }
       if (far < exit) { exit = far; exitAxis = 0; }
     } else if (this.ax < this.ox + lowI * this.dx || this.ax > this.ox + highI * this.dx) return false;
     if (by !== 0) {
-      const low = this.crossingY(lowJ), high = this.crossingY(highJ);
+      const low = (this.oy + lowJ * this.dy - this.ay) * this.inverseY, high = (this.oy + highJ * this.dy - this.ay) * this.inverseY;
       const near = by > 0 ? low : high, far = by > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 1; }
       if (far < exit) { exit = far; exitAxis = 1; }
     } else if (this.ay < this.oy + lowJ * this.dy || this.ay > this.oy + highJ * this.dy) return false;
     if (bz !== 0) {
-      const low = this.crossingZ(lowK), high = this.crossingZ(highK);
+      const low = (this.oz + lowK * this.dz - this.az) * this.inverseZ, high = (this.oz + highK * this.dz - this.az) * this.inverseZ;
       const near = bz > 0 ? low : high, far = bz > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 2; }
       if (far < exit) { exit = far; exitAxis = 2; }
@@ -107,14 +112,22 @@ class SiddonWalk {
   }
 
   /**
-   * Sets up the ray a + α·b: clips it to the volume, then (with empty-space skipping) to the
+   * Sets up the ray of `pixel`: clips it to the volume, then (with empty-space skipping) to the
    * occupied box, and finds the state after the entry event. Returns MISSES, EMPTY or TRAVERSE.
    */
-  begin(bx: number, by: number, bz: number): number {
+  begin(pixel: number): number {
+    const row = (pixel / this.width) | 0, column = pixel - row * this.width;
+    const ax = this.ax, ay = this.ay, az = this.az;
+    const bx = this.fx + row * this.rx + column * this.cx - ax;
+    const by = this.fy + row * this.ry + column * this.cy - ay;
+    const bz = this.fz + row * this.rz + column * this.cz - az;
+    const inverseX = 1 / bx, inverseY = 1 / by, inverseZ = 1 / bz;
     this.bx = bx; this.by = by; this.bz = bz;
-    this.inverseX = 1 / bx; this.inverseY = 1 / by; this.inverseZ = 1 / bz;
-    this.stepI = bx > 0 ? 1 : -1; this.stepJ = by > 0 ? 1 : -1; this.stepK = bz > 0 ? 1 : -1;
-    this.planeI = bx > 0 ? 1 : 0; this.planeJ = by > 0 ? 1 : 0; this.planeK = bz > 0 ? 1 : 0;
+    this.inverseX = inverseX; this.inverseY = inverseY; this.inverseZ = inverseZ;
+    const stepI = bx > 0 ? 1 : -1, stepJ = by > 0 ? 1 : -1, stepK = bz > 0 ? 1 : -1;
+    const planeI = bx > 0 ? 1 : 0, planeJ = by > 0 ? 1 : 0, planeK = bz > 0 ? 1 : 0;
+    this.stepI = stepI; this.stepJ = stepJ; this.stepK = stepK;
+    this.planeI = planeI; this.planeJ = planeJ; this.planeK = planeK;
     if (!this.clip(0, 0, 0, this.nx, this.ny, this.nz)) return MISSES;
     const bounds = this.bounds;
     if (bounds !== null) {
@@ -122,80 +135,83 @@ class SiddonWalk {
       if (!this.clip(bounds[0], bounds[1], bounds[2], bounds[3], bounds[4], bounds[5])) return EMPTY;
     }
     const entry = this.entry, entryAxis = this.entryAxis;
-    // x
+    const ox = this.ox, oy = this.oy, oz = this.oz, dx = this.dx, dy = this.dy, dz = this.dz;
+    // Per axis: the voxel after every plane behind the entry event — α < entry, or α = entry
+    // for an axis before the entry axis — is taken: estimated by floor, then made exact.
     let i: number;
     if (bx === 0) {
-      let estimate = Math.floor((this.ax - this.ox) / this.dx);
+      let estimate = Math.floor((ax - ox) / dx);
       if (estimate < 0) estimate = 0; else if (estimate >= this.nx) estimate = this.nx - 1;
       if (estimate < this.lowI || estimate >= this.highI) return EMPTY;
       i = estimate | 0;
       this.nextX = Infinity;
     } else {
-      if (entryAxis === 0) i = bx > 0 ? this.lowI : this.highI - 1;
+      const low = this.lowI, high = this.highI;
+      if (entryAxis === 0) i = bx > 0 ? low : high - 1;
       else {
-        let estimate = Math.floor((this.ax + entry * bx - this.ox) / this.dx);
-        if (estimate < this.lowI) estimate = this.lowI; else if (estimate >= this.highI) estimate = this.highI - 1;
+        let estimate = Math.floor((ax + entry * bx - ox) / dx);
+        if (estimate < low) estimate = low; else if (estimate >= high) estimate = high - 1;
         i = estimate | 0;
-        // A plane is behind the entry event when α < entry, or α = entry and x comes before the entry axis.
         const tied = 0 < entryAxis;
         if (bx > 0) {
-          for (;;) { const t = this.crossingX(i + 1); if (i < this.highI - 1 && (t < entry || (tied && t === entry))) i++; else break; }
-          for (;;) { const t = this.crossingX(i); if (i > this.lowI && !(t < entry || (tied && t === entry))) i--; else break; }
+          for (;;) { const t = (ox + (i + 1) * dx - ax) * inverseX; if (i < high - 1 && (t < entry || (tied && t === entry))) i++; else break; }
+          for (;;) { const t = (ox + i * dx - ax) * inverseX; if (i > low && !(t < entry || (tied && t === entry))) i--; else break; }
         } else {
-          for (;;) { const t = this.crossingX(i); if (i > this.lowI && (t < entry || (tied && t === entry))) i--; else break; }
-          for (;;) { const t = this.crossingX(i + 1); if (i < this.highI - 1 && !(t < entry || (tied && t === entry))) i++; else break; }
+          for (;;) { const t = (ox + i * dx - ax) * inverseX; if (i > low && (t < entry || (tied && t === entry))) i--; else break; }
+          for (;;) { const t = (ox + (i + 1) * dx - ax) * inverseX; if (i < high - 1 && !(t < entry || (tied && t === entry))) i++; else break; }
         }
       }
-      this.nextX = this.crossingX(i + this.planeI);
+      this.nextX = (ox + (i + planeI) * dx - ax) * inverseX;
     }
-    // y
     let j: number;
     if (by === 0) {
-      let estimate = Math.floor((this.ay - this.oy) / this.dy);
+      let estimate = Math.floor((ay - oy) / dy);
       if (estimate < 0) estimate = 0; else if (estimate >= this.ny) estimate = this.ny - 1;
       if (estimate < this.lowJ || estimate >= this.highJ) return EMPTY;
       j = estimate | 0;
       this.nextY = Infinity;
     } else {
-      if (entryAxis === 1) j = by > 0 ? this.lowJ : this.highJ - 1;
+      const low = this.lowJ, high = this.highJ;
+      if (entryAxis === 1) j = by > 0 ? low : high - 1;
       else {
-        let estimate = Math.floor((this.ay + entry * by - this.oy) / this.dy);
-        if (estimate < this.lowJ) estimate = this.lowJ; else if (estimate >= this.highJ) estimate = this.highJ - 1;
+        let estimate = Math.floor((ay + entry * by - oy) / dy);
+        if (estimate < low) estimate = low; else if (estimate >= high) estimate = high - 1;
         j = estimate | 0;
         const tied = 1 < entryAxis;
         if (by > 0) {
-          for (;;) { const t = this.crossingY(j + 1); if (j < this.highJ - 1 && (t < entry || (tied && t === entry))) j++; else break; }
-          for (;;) { const t = this.crossingY(j); if (j > this.lowJ && !(t < entry || (tied && t === entry))) j--; else break; }
+          for (;;) { const t = (oy + (j + 1) * dy - ay) * inverseY; if (j < high - 1 && (t < entry || (tied && t === entry))) j++; else break; }
+          for (;;) { const t = (oy + j * dy - ay) * inverseY; if (j > low && !(t < entry || (tied && t === entry))) j--; else break; }
         } else {
-          for (;;) { const t = this.crossingY(j); if (j > this.lowJ && (t < entry || (tied && t === entry))) j--; else break; }
-          for (;;) { const t = this.crossingY(j + 1); if (j < this.highJ - 1 && !(t < entry || (tied && t === entry))) j++; else break; }
+          for (;;) { const t = (oy + j * dy - ay) * inverseY; if (j > low && (t < entry || (tied && t === entry))) j--; else break; }
+          for (;;) { const t = (oy + (j + 1) * dy - ay) * inverseY; if (j < high - 1 && !(t < entry || (tied && t === entry))) j++; else break; }
         }
       }
-      this.nextY = this.crossingY(j + this.planeJ);
+      this.nextY = (oy + (j + planeJ) * dy - ay) * inverseY;
     }
-    // z (no axis comes after z, so no ties count as behind)
     let k: number;
     if (bz === 0) {
-      let estimate = Math.floor((this.az - this.oz) / this.dz);
+      let estimate = Math.floor((az - oz) / dz);
       if (estimate < 0) estimate = 0; else if (estimate >= this.nz) estimate = this.nz - 1;
       if (estimate < this.lowK || estimate >= this.highK) return EMPTY;
       k = estimate | 0;
       this.nextZ = Infinity;
     } else {
-      if (entryAxis === 2) k = bz > 0 ? this.lowK : this.highK - 1;
+      const low = this.lowK, high = this.highK;
+      if (entryAxis === 2) k = bz > 0 ? low : high - 1;
       else {
-        let estimate = Math.floor((this.az + entry * bz - this.oz) / this.dz);
-        if (estimate < this.lowK) estimate = this.lowK; else if (estimate >= this.highK) estimate = this.highK - 1;
+        let estimate = Math.floor((az + entry * bz - oz) / dz);
+        if (estimate < low) estimate = low; else if (estimate >= high) estimate = high - 1;
         k = estimate | 0;
+        // No axis comes after z, so a z plane at α = entry is never behind the entry event.
         if (bz > 0) {
-          for (;;) { if (k < this.highK - 1 && this.crossingZ(k + 1) < entry) k++; else break; }
-          for (;;) { if (k > this.lowK && !(this.crossingZ(k) < entry)) k--; else break; }
+          for (;;) { if (k < high - 1 && (oz + (k + 1) * dz - az) * inverseZ < entry) k++; else break; }
+          for (;;) { if (k > low && !((oz + k * dz - az) * inverseZ < entry)) k--; else break; }
         } else {
-          for (;;) { if (k > this.lowK && this.crossingZ(k) < entry) k--; else break; }
-          for (;;) { if (k < this.highK - 1 && !(this.crossingZ(k + 1) < entry)) k++; else break; }
+          for (;;) { if (k > low && (oz + k * dz - az) * inverseZ < entry) k--; else break; }
+          for (;;) { if (k < high - 1 && !((oz + (k + 1) * dz - az) * inverseZ < entry)) k++; else break; }
         }
       }
-      this.nextZ = this.crossingZ(k + this.planeK);
+      this.nextZ = (oz + (k + planeK) * dz - az) * inverseZ;
     }
     this.i = i; this.j = j; this.k = k;
     this.index = i + 1 + this.px * (j + 1) + this.pxy * (k + 1);
@@ -205,16 +221,19 @@ class SiddonWalk {
 
   /**
    * From the state in the fields — a voxel in an empty block — jumps over empty blocks: takes
-   * the exit event of the largest empty cube of blocks around the current block (its Chebyshev
-   * distance field value D gives a cube of 2D − 1 blocks per side), repeatedly, until the voxel
-   * reached lies in an occupied block. Leaves the state after the last event taken (its axis in
-   * `axis`, its α in `alpha`) and returns true; returns false when the ray ends first.
+   * the exit event of the largest empty cube of blocks around the current block (a Chebyshev
+   * distance D gives a cube of 2D − 1 blocks per side), repeatedly, until the voxel reached
+   * lies in an occupied block. Leaves the state after the last event taken (its axis in `axis`,
+   * its α in `alpha`) and returns true; returns false when the ray ends first.
    */
   skip(): boolean {
     const distance = this.distance!;
     const shift = this.shift;
-    const bx = this.bx, by = this.by, bz = this.bz;
+    const ax = this.ax, ay = this.ay, az = this.az, bx = this.bx, by = this.by, bz = this.bz;
+    const ox = this.ox, oy = this.oy, oz = this.oz, dx = this.dx, dy = this.dy, dz = this.dz;
+    const inverseX = this.inverseX, inverseY = this.inverseY, inverseZ = this.inverseZ;
     const stepI = this.stepI, stepJ = this.stepJ, stepK = this.stepK;
+    const planeI = this.planeI, planeJ = this.planeJ, planeK = this.planeK;
     const exit = this.exit, exitAxis = this.exitAxis;
     let i = this.i, j = this.j, k = this.k;
     let nextX = this.nextX, nextY = this.nextY, nextZ = this.nextZ;
@@ -223,35 +242,61 @@ class SiddonWalk {
       const blockI = i >> shift, blockJ = j >> shift, blockK = k >> shift;
       const size = distance[blockI + this.blocksX * blockJ + this.blocksXY * blockK];
       if (size === 0) break;
-      // The cube of blocks [block − size + 1, block + size − 1]: its exit planes.
+      // The cube of blocks [block − size + 1, block + size − 1]: its exit plane per axis, and
+      // the last voxel inside it along each axis.
       const planeX = stepI > 0 ? (blockI + size) << shift : (blockI - size + 1) << shift;
       const planeY = stepJ > 0 ? (blockJ + size) << shift : (blockJ - size + 1) << shift;
       const planeZ = stepK > 0 ? (blockK + size) << shift : (blockK - size + 1) << shift;
-      const exitX = bx !== 0 ? this.crossingX(planeX) : Infinity;
-      const exitY = by !== 0 ? this.crossingY(planeY) : Infinity;
-      const exitZ = bz !== 0 ? this.crossingZ(planeZ) : Infinity;
+      const exitX = bx !== 0 ? (ox + planeX * dx - ax) * inverseX : Infinity;
+      const exitY = by !== 0 ? (oy + planeY * dy - ay) * inverseY : Infinity;
+      const exitZ = bz !== 0 ? (oz + planeZ * dz - az) * inverseZ : Infinity;
       let crossing: number;
       if (exitX <= exitY && exitX <= exitZ) { crossing = exitX; axis = 0; }
       else if (exitY <= exitZ) { crossing = exitY; axis = 1; }
       else { crossing = exitZ; axis = 2; }
       if (crossing >= exit && (crossing > exit || axis >= exitAxis)) return false;
-      // The state after event (crossing, axis): the other axes have taken every plane before it.
-      if (axis === 0) {
-        i = stepI > 0 ? planeX : planeX - 1;
-        nextX = this.crossingX(i + this.planeI);
-        if (by !== 0) { j = this.advanceJ(j, crossing, false, stepJ > 0 ? planeY - 1 : planeY); nextY = this.crossingY(j + this.planeJ); }
-        if (bz !== 0) { k = this.advanceK(k, crossing, false, stepK > 0 ? planeZ - 1 : planeZ); nextZ = this.crossingZ(k + this.planeK); }
-      } else if (axis === 1) {
-        j = stepJ > 0 ? planeY : planeY - 1;
-        nextY = this.crossingY(j + this.planeJ);
-        if (bx !== 0) { i = this.advanceI(i, crossing, true, stepI > 0 ? planeX - 1 : planeX); nextX = this.crossingX(i + this.planeI); }
-        if (bz !== 0) { k = this.advanceK(k, crossing, false, stepK > 0 ? planeZ - 1 : planeZ); nextZ = this.crossingZ(k + this.planeK); }
-      } else {
-        k = stepK > 0 ? planeZ : planeZ - 1;
-        nextZ = this.crossingZ(k + this.planeK);
-        if (bx !== 0) { i = this.advanceI(i, crossing, true, stepI > 0 ? planeX - 1 : planeX); nextX = this.crossingX(i + this.planeI); }
-        if (by !== 0) { j = this.advanceJ(j, crossing, true, stepJ > 0 ? planeY - 1 : planeY); nextY = this.crossingY(j + this.planeJ); }
+      // The state after event (crossing, axis): each other axis has taken every plane with
+      // α < crossing, and α = crossing too when it comes before `axis`. Estimated by floor
+      // (clamped between the current voxel and the cube's last), then made exact.
+      if (axis === 0) i = stepI > 0 ? planeX : planeX - 1;
+      else if (bx !== 0) {
+        const inclusive = true; // x comes before y and z
+        const last = stepI > 0 ? planeX - 1 : planeX, enter = 1 - planeI;
+        let estimate = Math.floor((ax + crossing * bx - ox) / dx);
+        if (stepI > 0) { if (estimate < i) estimate = i; else if (estimate > last) estimate = last; }
+        else if (estimate > i) estimate = i; else if (estimate < last) estimate = last;
+        let value = estimate | 0;
+        for (;;) { const t = (ox + (value + enter) * dx - ax) * inverseX; if (value !== i && !(t < crossing || (inclusive && t === crossing))) value -= stepI; else break; }
+        for (;;) { const t = (ox + (value + planeI) * dx - ax) * inverseX; if (value !== last && (t < crossing || (inclusive && t === crossing))) value += stepI; else break; }
+        i = value;
       }
+      if (axis === 1) j = stepJ > 0 ? planeY : planeY - 1;
+      else if (by !== 0) {
+        const inclusive = axis === 2;
+        const last = stepJ > 0 ? planeY - 1 : planeY, enter = 1 - planeJ;
+        let estimate = Math.floor((ay + crossing * by - oy) / dy);
+        if (stepJ > 0) { if (estimate < j) estimate = j; else if (estimate > last) estimate = last; }
+        else if (estimate > j) estimate = j; else if (estimate < last) estimate = last;
+        let value = estimate | 0;
+        for (;;) { const t = (oy + (value + enter) * dy - ay) * inverseY; if (value !== j && !(t < crossing || (inclusive && t === crossing))) value -= stepJ; else break; }
+        for (;;) { const t = (oy + (value + planeJ) * dy - ay) * inverseY; if (value !== last && (t < crossing || (inclusive && t === crossing))) value += stepJ; else break; }
+        j = value;
+      }
+      if (axis === 2) k = stepK > 0 ? planeZ : planeZ - 1;
+      else if (bz !== 0) {
+        // z comes after x and y: only planes with α < crossing are behind.
+        const last = stepK > 0 ? planeZ - 1 : planeZ, enter = 1 - planeK;
+        let estimate = Math.floor((az + crossing * bz - oz) / dz);
+        if (stepK > 0) { if (estimate < k) estimate = k; else if (estimate > last) estimate = last; }
+        else if (estimate > k) estimate = k; else if (estimate < last) estimate = last;
+        let value = estimate | 0;
+        for (;;) { const t = (oz + (value + enter) * dz - az) * inverseZ; if (value !== k && !(t < crossing)) value -= stepK; else break; }
+        for (;;) { const t = (oz + (value + planeK) * dz - az) * inverseZ; if (value !== last && t < crossing) value += stepK; else break; }
+        k = value;
+      }
+      if (bx !== 0) nextX = (ox + (i + planeI) * dx - ax) * inverseX;
+      if (by !== 0) nextY = (oy + (j + planeJ) * dy - ay) * inverseY;
+      if (bz !== 0) nextZ = (oz + (k + planeK) * dz - az) * inverseZ;
       alpha = crossing;
     }
     this.i = i; this.j = j; this.k = k;
@@ -259,45 +304,6 @@ class SiddonWalk {
     this.alpha = alpha; this.axis = axis;
     this.index = i + 1 + this.px * (j + 1) + this.pxy * (k + 1);
     return true;
-  }
-
-  /**
-   * The voxel index along x after every plane with α < crossing (α ≤ crossing when `inclusive`)
-   * has been taken, starting from voxel i and never beyond voxel `limit`.
-   */
-  advanceI(i: number, crossing: number, inclusive: boolean, limit: number): number {
-    const step = this.stepI, enter = 1 - this.planeI;
-    let estimate = Math.floor((this.ax + crossing * this.bx - this.ox) / this.dx);
-    if (step > 0) { if (estimate < i) estimate = i; else if (estimate > limit) estimate = limit; }
-    else if (estimate > i) estimate = i; else if (estimate < limit) estimate = limit;
-    let value = estimate | 0;
-    for (;;) { const t = this.crossingX(value + enter); if (value !== i && !(t < crossing || (inclusive && t === crossing))) value -= step; else break; }
-    for (;;) { const t = this.crossingX(value + this.planeI); if (value !== limit && (t < crossing || (inclusive && t === crossing))) value += step; else break; }
-    return value;
-  }
-
-  /** {@link advanceI} for y. */
-  advanceJ(j: number, crossing: number, inclusive: boolean, limit: number): number {
-    const step = this.stepJ, enter = 1 - this.planeJ;
-    let estimate = Math.floor((this.ay + crossing * this.by - this.oy) / this.dy);
-    if (step > 0) { if (estimate < j) estimate = j; else if (estimate > limit) estimate = limit; }
-    else if (estimate > j) estimate = j; else if (estimate < limit) estimate = limit;
-    let value = estimate | 0;
-    for (;;) { const t = this.crossingY(value + enter); if (value !== j && !(t < crossing || (inclusive && t === crossing))) value -= step; else break; }
-    for (;;) { const t = this.crossingY(value + this.planeJ); if (value !== limit && (t < crossing || (inclusive && t === crossing))) value += step; else break; }
-    return value;
-  }
-
-  /** {@link advanceI} for z. */
-  advanceK(k: number, crossing: number, inclusive: boolean, limit: number): number {
-    const step = this.stepK, enter = 1 - this.planeK;
-    let estimate = Math.floor((this.az + crossing * this.bz - this.oz) / this.dz);
-    if (step > 0) { if (estimate < k) estimate = k; else if (estimate > limit) estimate = limit; }
-    else if (estimate > k) estimate = k; else if (estimate < limit) estimate = limit;
-    let value = estimate | 0;
-    for (;;) { const t = this.crossingZ(value + enter); if (value !== k && !(t < crossing || (inclusive && t === crossing))) value -= step; else break; }
-    for (;;) { const t = this.crossingZ(value + this.planeK); if (value !== limit && (t < crossing || (inclusive && t === crossing))) value += step; else break; }
-    return value;
   }
 }
 
@@ -328,17 +334,10 @@ export function renderSiddon(
   const px = walk.px, pxy = walk.pxy;
   const distance = walk.distance, shift = walk.shift, blocksX = walk.blocksX, blocksXY = walk.blocksXY;
   const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
-  const fx = rays.firstPixel[0], fy = rays.firstPixel[1], fz = rays.firstPixel[2];
-  const rx = rays.rowStep[0], ry = rays.rowStep[1], rz = rays.rowStep[2];
-  const cx = rays.columnStep[0], cy = rays.columnStep[1], cz = rays.columnStep[2];
-  const width = rays.width;
 
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
-    const row = (pixel / width) | 0, column = pixel - row * width;
-    const bx = fx + row * rx + column * cx - ax;
-    const by = fy + row * ry + column * cy - ay;
-    const bz = fz + row * rz + column * cz - az;
-    const status = walk.begin(bx, by, bz);
+    const status = walk.begin(pixel);
+    const bx = walk.bx, by = walk.by, bz = walk.bz;
     if (status === MISSES) { out[outOffset + pixel] = 0; continue; }
     let sum = 0;
     if (status === TRAVERSE) {
@@ -422,18 +421,11 @@ export function renderSiddonWithRayGradients(
   const px = walk.px, pxy = walk.pxy;
   const distance = walk.distance, shift = walk.shift, blocksX = walk.blocksX, blocksXY = walk.blocksXY;
   const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
-  const fx = rays.firstPixel[0], fy = rays.firstPixel[1], fz = rays.firstPixel[2];
-  const rx = rays.rowStep[0], ry = rays.rowStep[1], rz = rays.rowStep[2];
-  const cx = rays.columnStep[0], cy = rays.columnStep[1], cz = rays.columnStep[2];
-  const width = rays.width;
 
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
-    const row = (pixel / width) | 0, column = pixel - row * width;
-    const bx = fx + row * rx + column * cx - ax;
-    const by = fy + row * ry + column * cy - ay;
-    const bz = fz + row * rz + column * cz - az;
     const g = 6 * pixel;
-    const status = walk.begin(bx, by, bz);
+    const status = walk.begin(pixel);
+    const bx = walk.bx, by = walk.by, bz = walk.bz;
     if (status === MISSES) {
       out[outOffset + pixel] = 0;
       rayGradients[g] = 0; rayGradients[g + 1] = 0; rayGradients[g + 2] = 0;

@@ -66,12 +66,19 @@ class SampleSkipper {
     this.lowZ = this.cellZ + bounds[2] * this.dz; this.highZ = this.cellZ + bounds[5] * this.dz;
   }
 
-  /** Sets [first, last): the samples of the ray a + α·b (entry, step h, count) that may meet occupied cells. */
-  clip(bx: number, by: number, bz: number, entry: number, h: number, count: number): void {
+  /**
+   * The current ray, written by the kernel before {@link clip}: b (x, y, z), entry α and step h.
+   * (A typed array, because V8 boxes doubles passed to calls it does not inline.)
+   */
+  readonly ray = new Float64Array(5);
+
+  /** Sets [first, last): the samples of the current ray (of `count` samples) that may meet occupied cells. */
+  clip(count: number): void {
     this.first = 0; this.last = 0;
     if (!this.occupied) return;
-    const range = this.range;
-    if (!clipRayToBox(this.ax, this.ay, this.az, bx, by, bz, this.lowX, this.lowY, this.lowZ, this.highX, this.highY, this.highZ, range)) return;
+    const ray = this.ray, range = this.range;
+    const entry = ray[3], h = ray[4];
+    if (!clipRayToBox(this.ax, this.ay, this.az, ray[0], ray[1], ray[2], this.lowX, this.lowY, this.lowZ, this.highX, this.highY, this.highZ, range)) return;
     const first = Math.ceil((range[0] - SKIP_MARGIN - entry) / h - 0.5);
     const last = Math.floor((range[1] + SKIP_MARGIN - entry) / h - 0.5) + 1;
     this.first = first > 0 ? first : 0;
@@ -82,7 +89,9 @@ class SampleSkipper {
    * The next sample to compute after `sample`, whose padded cell (i, j, k) lies in an empty
    * block: the first one not inside the largest empty cube of blocks around it by the margin.
    */
-  next(sample: number, i: number, j: number, k: number, bx: number, by: number, bz: number, entry: number, h: number): number {
+  next(sample: number, i: number, j: number, k: number): number {
+    const ray = this.ray;
+    const bx = ray[0], by = ray[1], bz = ray[2], entry = ray[3], h = ray[4];
     const shift = this.shift;
     const blockI = i >> shift, blockJ = j >> shift, blockK = k >> shift;
     const size = this.distance[blockI + this.blocksX * blockJ + this.blocksXY * blockK];
@@ -159,7 +168,12 @@ export function renderTrilinear(
     const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const h = (exit - entry) / count;
     let first = 0, last = count;
-    if (skipper !== null) { skipper.clip(bx, by, bz, entry, h, count); first = skipper.first; last = skipper.last; }
+    if (skipper !== null) {
+      const ray = skipper.ray;
+      ray[0] = bx; ray[1] = by; ray[2] = bz; ray[3] = entry; ray[4] = h;
+      skipper.clip(count);
+      first = skipper.first; last = skipper.last;
+    }
     let sum = 0;
     for (let sample = first; sample < last; sample++) {
       const alpha = entry + (sample + 0.5) * h;
@@ -171,7 +185,7 @@ export function renderTrilinear(
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
       if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
-        sample = skipper!.next(sample, i, j, k, bx, by, bz, entry, h) - 1;
+        sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
       const wx = gx - i, wy = gy - j, wz = gz - k;
@@ -272,7 +286,12 @@ export function renderTrilinearWithRayGradients(
     const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const span = exit - entry, h = span / count, inverseCount = 1 / count;
     let first = 0, last = count;
-    if (skipper !== null) { skipper.clip(bx, by, bz, entry, h, count); first = skipper.first; last = skipper.last; }
+    if (skipper !== null) {
+      const ray = skipper.ray;
+      ray[0] = bx; ray[1] = by; ray[2] = bz; ray[3] = entry; ray[4] = h;
+      skipper.clip(count);
+      first = skipper.first; last = skipper.last;
+    }
     let sum = 0;
     let g0x = 0, g0y = 0, g0z = 0, g1x = 0, g1y = 0, g1z = 0;
     for (let sample = first; sample < last; sample++) {
@@ -285,7 +304,7 @@ export function renderTrilinearWithRayGradients(
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
       if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
-        sample = skipper!.next(sample, i, j, k, bx, by, bz, entry, h) - 1;
+        sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
       const weight = (sample + 0.5) * inverseCount;

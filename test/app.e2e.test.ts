@@ -1,0 +1,198 @@
+/**
+ * End-to-end test of the browser app (app/) in headless Chromium: builds the app with Vite, serves
+ * the static build from 127.0.0.1 with the cross-origin isolation headers, and drives the page
+ * with playwright-core: the example CT renders, the DRR follows a pose control, frames per second
+ * are measured, a bad file gives a readable error, a synthetic target is registered (stopped,
+ * resumed, converged), results export, and no request leaves 127.0.0.1.
+ *
+ * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it) or CHROMIUM_PATH; skips with
+ * a message otherwise. Screenshots go to output/app-e2e/ (and to DRRKIT_APP_SCREENSHOTS if set).
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(fileURLToPath(new URL('../../', import.meta.url)));
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json', '.png': 'image/png', '.svg': 'image/svg+xml', '.wasm': 'application/wasm',
+};
+
+/** A static server for `root` on 127.0.0.1 (random port) that sends the COOP/COEP headers. */
+async function serveStatic(root: string): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+    if (!file.startsWith(root + sep) && file !== root) { response.writeHead(403).end(); return; }
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, {
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+        'Cross-Origin-Resource-Policy': 'same-origin',
+        'Cache-Control': 'no-store',
+      });
+      response.end(body);
+    } catch {
+      response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    }
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
+}
+
+const skip = existsSync(chromiumPath) ? false : `chromium not found at ${chromiumPath} (install Debian's chromium: apt-get install chromium, as .ci/run does, or set CHROMIUM_PATH)`;
+
+test('browser app: live DRRs and registration in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
+  const started = performance.now();
+  const outDir = await mkdtemp(join(tmpdir(), 'drrkit-app-'));
+  const { build } = await import('vite');
+  await build({ configFile: join(repoRoot, 'app/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  t.diagnostic(`vite build: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  const { server, url } = await serveStatic(outDir);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_FLAGS });
+  const shots = join(repoRoot, 'output/app-e2e');
+  await mkdir(shots, { recursive: true });
+  const extraShots = process.env.DRRKIT_APP_SCREENSHOTS ? resolve(repoRoot, process.env.DRRKIT_APP_SCREENSHOTS) : null;
+  try {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 980 }, acceptDownloads: true });
+    const outside: string[] = [];
+    await context.route('**/*', (route) => {
+      const requested = new URL(route.request().url());
+      if (requested.hostname === '127.0.0.1') return route.continue();
+      outside.push(requested.href);
+      return route.abort('blockedbyclient');
+    });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
+
+    const attribute = (name: string) => page.evaluate((key) => document.body.dataset[key] ?? '', name);
+    /** Mean, spread and a checksum of a canvas's pixels. */
+    const canvasStats = (id: string) => page.evaluate((canvasId) => {
+      const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let sum = 0, sumSquares = 0, hash = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        sum += data[i]; sumSquares += data[i] * data[i];
+        hash = (hash * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0;
+      }
+      const n = data.length / 4, mean = sum / n;
+      return { mean, std: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)), hash, width: canvas.width, height: canvas.height };
+    }, id);
+
+    await page.goto(url);
+    assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'the page is cross-origin isolated');
+
+    // 1. The example CT renders: the DRR canvas is not blank.
+    await page.waitForFunction(() => document.body.dataset.volume === 'loaded' && Number(document.body.dataset.frames ?? 0) > 0, null, { timeout: 60_000 });
+    const first = await canvasStats('drr');
+    assert.equal(first.width, 128);
+    assert.ok(first.std > 10, `the DRR is not blank (pixel spread ${first.std.toFixed(1)})`);
+    const threads = Number(await attribute('threads'));
+    t.diagnostic(`example CT rendered after ${((performance.now() - started) / 1000).toFixed(1)} s, ${threads} render thread(s)`);
+    assert.ok(threads >= 1);
+
+    // 2. Moving a pose control changes the DRR.
+    await page.evaluate(() => {
+      const input = document.getElementById('beta') as HTMLInputElement;
+      input.value = '20';
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await page.waitForFunction((hash) => {
+      const canvas = document.getElementById('drr') as HTMLCanvasElement;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let h = 0;
+      for (let i = 0; i < data.length; i += 4) h = (h * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0;
+      return h !== hash;
+    }, first.hash, { timeout: 20_000 });
+    const moved = await canvasStats('drr');
+    assert.ok(moved.std > 10, 'the DRR after the pose change is not blank');
+    await page.click('#reset-pose');
+
+    // 3. Frames per second at 128×128, measured by the page through its live pipeline.
+    await page.click('#measure-fps');
+    await page.waitForFunction(() => (document.body.dataset.fps ?? '') !== '', null, { timeout: 60_000 });
+    const fps = Number(await attribute('fps'));
+    t.diagnostic(`live DRR at 128×128: ${fps.toFixed(1)} frames/s shown (${threads} render threads)`);
+    assert.ok(fps > 1, `frames per second ${fps}`);
+
+    // 4. A file that is not a CT gives a sentence in the page, and the app keeps working.
+    await page.setInputFiles('#ct-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are not voxels\n') });
+    await page.waitForSelector('#banner:not([hidden])', { timeout: 20_000 });
+    const bannerText = await page.textContent('#banner-text');
+    assert.match(bannerText ?? '', /Could not read the CT: notes\.txt: not a CT volume/);
+    await page.click('#banner-close');
+    await page.screenshot({ path: join(shots, 'live.png'), fullPage: true });
+    if (extraShots) await page.screenshot({ path: join(extraShots, 'app-live.png'), fullPage: true });
+
+    // 5. Make a target from a hidden pose, register, stop, resume, converge.
+    await page.fill('#seed', '7');
+    await page.click('#make-target');
+    await page.waitForFunction(() => document.body.dataset.target === 'ready', null, { timeout: 20_000 });
+    assert.ok((await canvasStats('target')).std > 10, 'the target is not blank');
+    await page.selectOption('#optimizer', 'adam');
+    await page.click('#register');
+    await page.waitForFunction(() => Number(document.body.dataset.iterations ?? 0) >= 3, null, { timeout: 30_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => document.body.dataset.registration === 'stopped', null, { timeout: 20_000 });
+    const stoppedAt = Number(await attribute('iterations'));
+    await page.click('#resume');
+    await page.waitForFunction(() => !['running', 'stopped'].includes(document.body.dataset.registration ?? 'running'), null, { timeout: 90_000 });
+    const outcome = await attribute('registration');
+    const finalLoss = Number(await attribute('finalLoss'));
+    const iterations = Number(await attribute('iterations'));
+    t.diagnostic(`registration: ${outcome} after ${iterations} iterations (stopped at ${stoppedAt}, resumed), NCC ${finalLoss.toFixed(4)}; ${await page.textContent('#run-info')}`);
+    assert.equal(outcome, 'converged');
+    assert.ok(finalLoss > 0.999, `final NCC ${finalLoss}`);
+    assert.ok(iterations > stoppedAt);
+    await page.waitForTimeout(300); // the last plot redraw
+    await page.screenshot({ path: join(shots, 'registration.png'), fullPage: true });
+    if (extraShots) {
+      await page.screenshot({ path: join(extraShots, 'app-registration.png'), fullPage: true });
+      await page.selectOption('#compare-mode', 'difference');
+      await page.locator('.workspace .card').first().screenshot({ path: join(extraShots, 'app-views.png') });
+      await page.selectOption('#compare-mode', 'overlay');
+    }
+
+    // 6. Exports: trajectory CSV and animation GIF.
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+    const csv = await readFile(await csvDownload.path());
+    assert.match(csv.toString('utf8'), /^iteration,alpha,beta,gamma,bx,by,bz,loss\n0,/);
+    const [gifDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-gif')]);
+    const gifPath = await gifDownload.path();
+    const gif = await readFile(gifPath);
+    assert.equal(gif.subarray(0, 6).toString('latin1'), 'GIF89a');
+    assert.ok((await stat(gifPath)).size > 1000);
+    const [poseDownload] = await Promise.all([page.waitForEvent('download'), page.click('#export-pose')]);
+    const pose = JSON.parse((await readFile(await poseDownload.path())).toString('utf8')) as { converged: boolean; rotation: number[] };
+    assert.equal(pose.converged, true);
+    assert.equal(pose.rotation.length, 3);
+    await writeFile(join(shots, 'registration.gif'), gif);
+
+    // 7. Offline: nothing was asked of any host but 127.0.0.1, and nothing went wrong in the page.
+    assert.deepEqual(outside, [], 'no request left 127.0.0.1');
+    assert.deepEqual(problems, [], 'no page errors or console errors');
+    assert.equal(await page.isHidden('#banner'), true, 'no error banner at the end');
+    t.diagnostic(`WebGPU in this browser: ${await attribute('webgpu')}; e2e total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await browser.close();
+    server.close();
+    await rm(outDir, { recursive: true, force: true });
+  }
+});
