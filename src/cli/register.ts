@@ -14,6 +14,9 @@ import { registerAndRecord, writeComparisonOutputs, writeRunOutputs, type Record
 import { NumpyRandom, tutorialInitialPose } from '../registration/random.js';
 import type { RegisterOptions } from '../registration/register.js';
 import { Registration } from '../registration/registration.js';
+import { MultiViewRegistration } from '../registration/multi-view.js';
+import { composeTransforms, identityTransform, type RigidTransform } from '../geometry/rigid-transform.js';
+import { rotationMatrixFromParameters } from '../geometry/rotation.js';
 import { buildPyramid, registerRobust } from '../registration/strategy.js';
 import type { Volume } from '../volume/volume.js';
 import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
@@ -120,6 +123,8 @@ export function registerCommand(): Command {
     .option('--lr-translation <rate>', 'learning rate of the translation parameters in mm per unit gradient (default 7.5e1 for sgd, 1e1 for adam)')
     .option('--momentum <m>', 'SGD momentum', '0')
     .option('--dampening <d>', 'SGD dampening', '0')
+    .option('--second-view <a,b,c>', 'register to two X-rays: the second camera\'s rotation relative to the first about the isocentre, ZYX Euler degrees (e.g. 0,90,0 for AP + lateral); uses the tutorial strategy')
+    .option('--xray2 <file>', 'target of the second view (default with --second-view: a DRR at the target pose)')
     .addOption(new Option('--similarity <name>', 'image similarity to maximise').choices(SIMILARITY_NAMES as unknown as string[]).default('ncc'))
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
@@ -191,7 +196,22 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     start = { ...start, ...random };
   }
   poseFromParameters(start);
-  if ((text('strategy') ?? 'robust') === 'robust') {
+  let views: RigidTransform[] | undefined;
+  if (text('secondView') !== undefined) {
+    const angles = parseNumberList(text('secondView')!, '--second-view', 3).map((value) => (value * Math.PI) / 180);
+    views = [identityTransform(), { rotation: rotationMatrixFromParameters(angles, 'euler_angles', 'ZYX'), translation: new Float64Array(3) }];
+    let second: Float32Array;
+    if (text('xray2') !== undefined) second = (await loadTarget(text('xray2')!, { ...drr.detector })).data;
+    else if (truth) second = drr.render(composeTransforms(poseFromParameters(truth), views[1]));
+    else throw new DrrkitError('--second-view with --xray needs --xray2 (the second view\'s image)', '--xray2');
+    const both = new Float32Array(2 * drr.pixelCount);
+    both.set(fixed.data);
+    both.set(second, drr.pixelCount);
+    fixed = { data: both, height: 2 * drr.detector.height, width: drr.detector.width };
+  } else if (text('xray2') !== undefined) {
+    throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
+  }
+  if ((text('strategy') ?? 'robust') === 'robust' && !views) {
     await runRobust(drr, volume, fixed, truth, start, parseNumberList(text('searchRange') ?? '45,60,60', '--search-range', 3) as [number, number, number], outDirectory, text('xray'), parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'));
     return;
   }
@@ -205,8 +225,11 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     momentum: optimizer === 'sgd' ? parseNumber(text('momentum') ?? '0', '--momentum') : undefined,
     dampening: optimizer === 'sgd' ? parseNumber(text('dampening') ?? '0', '--dampening') : undefined,
   };
-  const registration = new Registration(drr, start.rotation, start.translation, { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' });
-  const run = runWithProgress(registration, fixed.data, runOptions, optimizer);
+  const poseFormat = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
+  const registration = views
+    ? new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat)
+    : new Registration(drr, start.rotation, start.translation, poseFormat);
+  const run = runWithProgress(registration, fixed.data, runOptions, views ? `${optimizer}, two views` : optimizer);
   const written = await writeRunOutputs(outDirectory, run, {
     fixed,
     truth,
