@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, defineConfig } from 'vite';
+import { createLogger, defineConfig, type LogLevel } from 'vite';
 
 const appRoot = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -14,7 +14,7 @@ const isolationHeaders = {
  * The library's Node-only helpers (file I/O, WebP) are imported lazily and never run in the page;
  * Vite's notes that it stubbed their Node built-ins are noise here.
  */
-const logger = createLogger();
+const logger = createLogger((process.env.DRRKIT_APP_LOG_LEVEL as LogLevel | undefined) ?? 'info');
 const quiet = (message: string) => /externalized for browser compatibility|INEFFECTIVE_DYNAMIC_IMPORT/.test(message);
 const { warn, warnOnce } = logger;
 logger.warn = (message, options) => { if (!quiet(message)) warn(message, options); };

@@ -59,6 +59,7 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
   const started = performance.now();
   const outDir = await mkdtemp(join(tmpdir(), 'drrkit-app-'));
   const { build } = await import('vite');
+  process.env.DRRKIT_APP_LOG_LEVEL = 'error';
   await build({ configFile: join(repoRoot, 'app/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
   t.diagnostic(`vite build: ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
@@ -124,6 +125,30 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     const moved = await canvasStats('drr');
     assert.ok(moved.std > 10, 'the DRR after the pose change is not blank');
     await page.click('#reset-pose');
+    await page.waitForFunction((hash) => {
+      const canvas = document.getElementById('drr') as HTMLCanvasElement;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let h = 0;
+      for (let i = 0; i < data.length; i += 4) h = (h * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0;
+      return h === hash;
+    }, first.hash, { timeout: 20_000 });
+
+    // The same view rendered by one thread is the same image, pixel for pixel.
+    if (threads > 1) {
+      const single = await context.newPage();
+      await single.goto(`${url}?threads=1`);
+      await single.waitForFunction(() => document.body.dataset.volume === 'loaded' && Number(document.body.dataset.frames ?? 0) > 0, null, { timeout: 60_000 });
+      const one = await single.evaluate(() => {
+        const canvas = document.getElementById('drr') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let h = 0;
+        for (let i = 0; i < data.length; i += 4) h = (h * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0;
+        return { hash: h, threads: document.body.dataset.threads };
+      });
+      assert.equal(one.threads, '1');
+      assert.equal(one.hash, first.hash, `the ${threads}-thread DRR equals the 1-thread DRR`);
+      await single.close();
+    }
 
     // 3. Frames per second at 128×128, measured by the page through its live pipeline.
     await page.click('#measure-fps');

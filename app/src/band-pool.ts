@@ -1,9 +1,10 @@
 /**
- * Splitting one DRR across threads: the detector's rows are cut into bands, the engine renders
- * the first band and helper workers the others, all reading one density grid held in a
- * SharedArrayBuffer and writing into shared output buffers. Rays of a band are the full image's
- * RayGrid with `firstPixel` moved down `r0` rows and `height` rows, so every pixel is cast by
- * exactly the same library kernel (src/render/renderer.ts) as in a single-threaded render.
+ * Splitting one DRR across threads: the detector's rows are dealt out in turn (thread k of T
+ * renders rows k, k + T, k + 2T, …), the engine renders its own rows and helper workers the
+ * others, all reading one density grid held in a SharedArrayBuffer and writing into shared output
+ * buffers. A thread's rays are the full image's RayGrid with `firstPixel` moved down k rows and
+ * `rowStep` multiplied by T, so every pixel is cast by exactly the same library kernel
+ * (src/render/renderer.ts) as in a single-threaded render.
  *
  * The engine blocks in Atomics.wait (allowed in workers) until every helper has finished its band,
  * so `BandedDRR.render` stays synchronous and the library's `register` loop runs unchanged.
@@ -27,6 +28,8 @@ export interface BandJob {
   /** Pixel offset of the band's first pixel in the shared output buffers. */
   offset: number;
   gradients: boolean;
+  /** Skip empty space with the shared structure. */
+  skipEmpty: boolean;
 }
 
 /** Setup message: the shared grid and output buffers. */
@@ -134,7 +137,7 @@ export class BandPool {
       const job: BandJob = {
         type: 'band',
         rays: { source: plain(rays.source), firstPixel: plain(rays.firstPixel), rowStep: plain(rays.rowStep), columnStep: plain(rays.columnStep), width: rays.width, height: rays.height },
-        settings, row: k, stride, rows: counts[k], offset: offsets[k], gradients,
+        settings, row: k, stride, rows: counts[k], offset: offsets[k], gradients, skipEmpty: emptySpace !== null,
       };
       this.helpers[k - 1].postMessage(job);
     }
@@ -190,9 +193,9 @@ export function serveBands(scope: { onmessage: ((event: MessageEvent) => void) |
       const image = new Float32Array(setup.image);
       if (message.gradients) {
         const gradients = new Float64Array(setup.rayGradients, 6 * message.offset * 8, 6 * pixels);
-        renderPixelsWithRayGradients(setup.grid, rays, message.settings, image, gradients, message.offset, 0, pixels, setup.emptySpace);
+        renderPixelsWithRayGradients(setup.grid, rays, message.settings, image, gradients, message.offset, 0, pixels, message.skipEmpty ? setup.emptySpace : null);
       } else {
-        renderPixels(setup.grid, rays, message.settings, image, message.offset, 0, pixels, setup.emptySpace);
+        renderPixels(setup.grid, rays, message.settings, image, message.offset, 0, pixels, message.skipEmpty ? setup.emptySpace : null);
       }
     } catch {
       Atomics.store(control, FAILED, 1);

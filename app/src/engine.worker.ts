@@ -13,6 +13,9 @@ import { Registration } from '../../src/registration/registration.js';
 import { NumpyRandom } from '../../src/registration/random.js';
 import { seedDensityGrid, type DensityGrid } from '../../src/render/density-grid.js';
 import { buildEmptySpace, type EmptySpace } from '../../src/render/empty-space.js';
+import { renderPixelsWithRayGradients } from '../../src/render/renderer.js';
+import { createDetector, rayGridForPose } from '../../src/geometry/detector.js';
+import { poseFromParameters } from '../../src/geometry/pose.js';
 import type { PoseParameters } from '../../src/geometry/pose.js';
 import { loadExampleCT } from '../../src/volume/example-ct.js';
 import { createVolume, volumeRange, type Volume } from '../../src/volume/volume.js';
@@ -36,6 +39,8 @@ let stopFlag: Int32Array | null = null;
 let densityVolume: Volume | null = null;
 let sharedGrid: DensityGrid | undefined;
 let emptySpace: EmptySpace | null = null;
+/** The renderers whose empty-space skipping passed the check (see checkedEmptySpace). */
+let skipping = { siddon: false, trilinear: false };
 let drr: BandedDRR | null = null;
 let detector: DetectorSettings = { sdr: 300, height: 128, width: 128, delx: 6.25, renderer: 'siddon' };
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
@@ -65,11 +70,43 @@ function buildDrr(): void {
   // The density grid does not depend on the detector: share it with the helpers once per volume.
   if (!sharedGrid) {
     const grid = seedDensityGrid(densityVolume, densityVolume.data);
-    emptySpace = buildEmptySpace(grid);
+    ({ space: emptySpace, passed: skipping } = checkedEmptySpace(grid));
     sharedGrid = pool ? pool.shareGrid(grid, emptySpace) : grid;
   }
-  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw' }, pool, sharedGrid, emptySpace);
+  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw' }, pool, sharedGrid, skipping[detector.renderer] ? emptySpace : null);
   registration = null;
+}
+
+/**
+ * The library's empty-space skipping, used only when it renders a test view (and its ray
+ * gradients) bit-for-bit like the plain kernels, as it promises; null otherwise.
+ */
+function checkedEmptySpace(grid: DensityGrid): { space: EmptySpace | null; passed: { siddon: boolean; trilinear: boolean } } {
+  const passed = { siddon: true, trilinear: true };
+  try {
+    const space = buildEmptySpace(grid);
+    const extent = grid.shape.map((n, axis) => n * grid.spacing[axis]);
+    const test = createDetector({ sdr: 300, height: 48, delx: (Math.max(...extent) * 2) / 48 });
+    for (const rotation of [[Math.PI, 0, Math.PI / 2], [Math.PI / 2 + 0.3, 0.2, Math.PI / 2 - 0.1]]) {
+      const rays = rayGridForPose(test, poseFromParameters({ rotation: Float64Array.from(rotation), translation: Float64Array.from(extent.map((e) => e / 2)), parameterization: 'euler_angles', convention: 'ZYX' }));
+      for (const renderer of ['siddon', 'trilinear'] as const) {
+        const settings = { renderer, sampling: {} };
+        const n = rays.height * rays.width;
+        const plain = new Float32Array(n), skipped = new Float32Array(n);
+        const plainGradients = new Float64Array(6 * n), skippedGradients = new Float64Array(6 * n);
+        renderPixelsWithRayGradients(grid, rays, settings, plain, plainGradients);
+        renderPixelsWithRayGradients(grid, rays, settings, skipped, skippedGradients, 0, 0, n, space);
+        if (plain.some((value, i) => value !== skipped[i]) || plainGradients.some((value, i) => value !== skippedGradients[i])) {
+          if (passed[renderer]) console.warn(`drrkit: empty-space skipping changed a ${renderer} test render; ${renderer} renders without it`);
+          passed[renderer] = false;
+        }
+      }
+    }
+    return { space, passed };
+  } catch (error) {
+    console.warn('drrkit: empty-space skipping unavailable:', error);
+    return { space: null, passed: { siddon: false, trilinear: false } };
+  }
 }
 
 function useVolume(volume: Volume, started: number, label: string): void {
@@ -256,8 +293,7 @@ async function handle(message: ToEngine): Promise<void> {
         post({ type: 'done', summary: { converged: false, stopReason: 'error', iterations: nextIteration, finalLoss: NaN, seconds: 0, iterationsPerSecond: 0, pose: { rotation: Array.from(reg.rotation) as PoseMessage['rotation'], translation: Array.from(reg.translation) as PoseMessage['translation'] } } });
         throw error;
       }
-      post({ type: 'done', summary });
-      status(summary.converged ? `Converged in ${summary.iterations} iterations` : summary.stopReason === 'stopped' ? 'Stopped' : `Ran ${summary.iterations} iterations`);
+      post({ type: 'done', summary }); // the page words the outcome
       return;
     }
     case 'stop':

@@ -229,7 +229,7 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       const { record } = message;
       state.trajectory.push(record);
       showMoving(message.image, message.width, message.height);
-      countFrame();
+      countFrame('iterations/s');
       state.frames.push({ image: message.image, iteration: record.iteration, loss: record.loss });
       if (state.frames.length > 240) state.frames = state.frames.filter((_, index) => index % 2 === 0);
       setPose({ rotation: record.rotation as PoseMessage['rotation'], translation: record.translation as PoseMessage['translation'] });
@@ -263,12 +263,12 @@ function showVolumeInfo(): void {
 // ------------------------------------------------------------------------------------------
 // Frames per second.
 
-function countFrame(): void {
+function countFrame(unit = 'frames/s'): void {
   const now = performance.now();
   state.frameTimes.push(now);
   while (state.frameTimes.length > 0 && now - state.frameTimes[0] > 1000) state.frameTimes.shift();
   const fps = state.frameTimes.length > 1 ? ((state.frameTimes.length - 1) * 1000) / (now - state.frameTimes[0]) : 0;
-  $('chip-fps').textContent = `${fps.toFixed(1)} frames/s · ${state.renderMs.toFixed(0)} ms`;
+  $('chip-fps').textContent = unit === 'frames/s' ? `${fps.toFixed(1)} frames/s · ${state.renderMs.toFixed(0)} ms` : `${fps.toFixed(1)} ${unit}`;
   body.dataset.frames = String(Number(body.dataset.frames ?? 0) + 1);
 }
 

@@ -1,6 +1,6 @@
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
-import type { EmptySpace } from './empty-space.js';
+import { octantOf, type EmptySpace } from './empty-space.js';
 import { clipRayToBox } from './ray-clip.js';
 
 /** How densely the trilinear renderer samples each ray. */
@@ -45,9 +45,12 @@ class SampleSkipper {
   readonly lowX: number; readonly lowY: number; readonly lowZ: number;
   readonly highX: number; readonly highY: number; readonly highZ: number;
   readonly range = new Float64Array(2);
-  /** First sample to compute and one past the last, set by {@link clip}. */
+  /** Number of cell blocks (the length of one octant's field). */
+  readonly blockCount: number;
+  /** First sample to compute and one past the last, and the offset of the ray's octant field, set by {@link clip}. */
   first = 0;
   last = 0;
+  fieldOffset = 0;
 
   constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace) {
     this.distance = emptySpace.cellDistance;
@@ -55,6 +58,7 @@ class SampleSkipper {
     this.blocksX = emptySpace.cellBlocks[0];
     this.blocksXY = emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1];
     this.occupied = emptySpace.occupied;
+    this.blockCount = emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1] * emptySpace.cellBlocks[2];
     [this.ax, this.ay, this.az] = [rays.source[0], rays.source[1], rays.source[2]];
     [this.dx, this.dy, this.dz] = grid.spacing;
     this.cellX = grid.origin[0] - 0.5 * this.dx;
@@ -78,6 +82,7 @@ class SampleSkipper {
     if (!this.occupied) return;
     const ray = this.ray, range = this.range;
     const entry = ray[3], h = ray[4];
+    this.fieldOffset = octantOf(ray[0], ray[1], ray[2]) * this.blockCount;
     if (!clipRayToBox(this.ax, this.ay, this.az, ray[0], ray[1], ray[2], this.lowX, this.lowY, this.lowZ, this.highX, this.highY, this.highZ, range)) return;
     const first = Math.ceil((range[0] - SKIP_MARGIN - entry) / h - 0.5);
     const last = Math.floor((range[1] + SKIP_MARGIN - entry) / h - 0.5) + 1;
@@ -87,14 +92,15 @@ class SampleSkipper {
 
   /**
    * The next sample to compute after `sample`, whose padded cell (i, j, k) lies in an empty
-   * block: the first one not inside the largest empty cube of blocks around it by the margin.
+   * block: the first one not inside, by the margin, the largest empty cube of blocks that has
+   * this block as its corner and extends in the ray's octant.
    */
   next(sample: number, i: number, j: number, k: number): number {
     const ray = this.ray;
     const bx = ray[0], by = ray[1], bz = ray[2], entry = ray[3], h = ray[4];
     const shift = this.shift;
     const blockI = i >> shift, blockJ = j >> shift, blockK = k >> shift;
-    const size = this.distance[blockI + this.blocksX * blockJ + this.blocksXY * blockK];
+    const size = this.distance[this.fieldOffset + blockI + this.blocksX * blockJ + this.blocksXY * blockK];
     const planeX = bx > 0 ? (blockI + size) << shift : (blockI - size + 1) << shift;
     const planeY = by > 0 ? (blockJ + size) << shift : (blockJ - size + 1) << shift;
     const planeZ = bz > 0 ? (blockK + size) << shift : (blockK - size + 1) << shift;
@@ -167,12 +173,12 @@ export function renderTrilinear(
     const length = Math.sqrt(bx * bx + by * by + bz * bz);
     const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const h = (exit - entry) / count;
-    let first = 0, last = count;
+    let first = 0, last = count, fieldOffset = 0;
     if (skipper !== null) {
       const ray = skipper.ray;
       ray[0] = bx; ray[1] = by; ray[2] = bz; ray[3] = entry; ray[4] = h;
       skipper.clip(count);
-      first = skipper.first; last = skipper.last;
+      first = skipper.first; last = skipper.last; fieldOffset = skipper.fieldOffset;
     }
     let sum = 0;
     for (let sample = first; sample < last; sample++) {
@@ -184,7 +190,7 @@ export function renderTrilinear(
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
-      if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+      if (distance !== null && distance[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
         sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
@@ -285,12 +291,12 @@ export function renderTrilinearWithRayGradients(
     const length = Math.sqrt(bx * bx + by * by + bz * bz);
     const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
     const span = exit - entry, h = span / count, inverseCount = 1 / count;
-    let first = 0, last = count;
+    let first = 0, last = count, fieldOffset = 0;
     if (skipper !== null) {
       const ray = skipper.ray;
       ray[0] = bx; ray[1] = by; ray[2] = bz; ray[3] = entry; ray[4] = h;
       skipper.clip(count);
-      first = skipper.first; last = skipper.last;
+      first = skipper.first; last = skipper.last; fieldOffset = skipper.fieldOffset;
     }
     let sum = 0;
     let g0x = 0, g0y = 0, g0z = 0, g1x = 0, g1y = 0, g1z = 0;
@@ -303,7 +309,7 @@ export function renderTrilinearWithRayGradients(
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
-      if (distance !== null && distance[(i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+      if (distance !== null && distance[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
         sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
