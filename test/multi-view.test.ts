@@ -15,7 +15,7 @@ const views = [identityTransform(), lateral];
 
 describe('two-view registration (AP + lateral)', () => {
   test('the two-view score gradient matches central differences', () => {
-    const drr = new DRR(volume, { sdr: 300, height: 24, delx: 30, renderer: 'trilinear', sampling: { stepMm: 2 } });
+    const drr = new DRR(volume, { sdr: 300, height: 24, delx: 30, renderer: 'trilinear', sampling: { samplesPerRay: 200 } });
     const truthRegistration = new MultiViewRegistration(drr, [Math.PI, 0, Math.PI / 2], drr.center, views);
     const fixed = truthRegistration.render();
     const registration = new MultiViewRegistration(drr, [Math.PI + 0.1, 0.05, Math.PI / 2 - 0.08], Float64Array.from(drr.center, (value, axis) => value + [5, -6, 4][axis]), views);
