@@ -3,8 +3,11 @@ import { createDetector, formatBytes, rayGridForPose, type Detector, type Detect
 import { poseFromParameters, type PoseParameters } from './geometry/pose.js';
 import type { RigidTransform } from './geometry/rigid-transform.js';
 import { seedDensityGrid, type DensityGrid } from './render/density-grid.js';
+import { buildEmptySpace, type EmptySpace } from './render/empty-space.js';
 import { parameterGradientFromTransform, transformGradientFromRays, type ParameterGradient } from './render/pose-gradient.js';
+import type { RenderContext, RenderPool } from './render/render-pool.js';
 import { renderPixels, renderPixelsWithRayGradients, type RenderSettings, type RendererName } from './render/renderer.js';
+import { availableThreads, canBlockOnAtomics, sharedRenderPool } from './render/worker-platform.js';
 import type { TrilinearSampling } from './render/trilinear.js';
 import { hounsfieldToDensity, minMaxNormalize } from './volume/density.js';
 import type { Volume } from './volume/volume.js';
@@ -31,6 +34,17 @@ export interface DRROptions extends DetectorOptions {
   density?: DensityMode;
   /** Bone attenuation multiplier for the 'diffdrr' conversion (default 1). */
   boneAttenuationMultiplier?: number;
+  /**
+   * Threads that render each image (default: `os.availableParallelism()`, or
+   * `navigator.hardwareConcurrency` in a Web Worker). 1 renders on the calling thread only and
+   * starts no worker. Images and ray gradients are bit-identical for every thread count.
+   */
+  threads?: number;
+  /**
+   * Skip empty space: clip rays to the box of non-zero density and jump over empty blocks
+   * (default true). Images and ray gradients are bit-identical either way; only speed changes.
+   */
+  emptySpaceSkipping?: boolean;
 }
 
 /** A camera pose: either a rigid transform (camera → world) or parameters to build one. */
@@ -60,25 +74,45 @@ export function volumeDensities(volume: Volume, mode: DensityMode = 'diffdrr', b
  * A DRR generator in DiffDRR's seed geometry: a CT volume (axis 0 flipped, positive octant),
  * a C-arm detector, and a renderer. `render` casts one ray per detector pixel for each pose
  * and returns float32 images, row-major [pose][row][column].
+ *
+ * With `threads` > 1 each image is split between the calling thread and workers of a shared
+ * pool (started on the first render, reused afterwards, never keeping the process alive); the
+ * calls stay synchronous. `dispose()` releases this DRR's share of the pool.
  */
 export class DRR {
   /** The volume as loaded. */
   readonly volume: Volume;
   /** The detector geometry. */
   readonly detector: Detector;
-  /** Densities on the world grid the renderers read. */
+  /** Densities on the world grid the renderers read (in a SharedArrayBuffer when `threads` > 1). */
   readonly grid: DensityGrid;
   /** Renderer and sampling. */
   readonly settings: RenderSettings;
+  /** Threads that render each image (1: the calling thread only). */
+  readonly threads: number;
+  /** Whether rays skip empty space. */
+  readonly emptySpaceSkipping: boolean;
+  #emptySpace: EmptySpace | null = null;
+  #pool: RenderPool | null = null;
+  #context = 0;
+  #sharedImage: Float32Array | null = null;
+  #rayGradientBuffer: Float64Array | null = null;
+  /** What the pool context holds now. */
+  #registered: RenderContext | null = null;
+  #renderCount = 0;
 
   constructor(volume: Volume, options: DRROptions) {
     this.volume = volume;
     this.detector = createDetector(options);
-    const densities = volumeDensities(volume, options.density ?? 'diffdrr', options.boneAttenuationMultiplier ?? 1);
-    this.grid = seedDensityGrid(volume, densities);
     const sampling = { ...options.sampling };
     if (sampling.stepMm !== undefined) requirePositive(sampling.stepMm, 'trilinear step');
     if (sampling.samplesPerRay !== undefined) requirePositive(sampling.samplesPerRay, 'samples per ray');
+    const threads = options.threads ?? availableThreads();
+    if (!Number.isInteger(threads) || threads < 1) throw new DrrkitError(`threads must be a whole number ≥ 1, got ${threads}`, 'threads');
+    this.threads = canBlockOnAtomics() ? threads : 1;
+    this.emptySpaceSkipping = options.emptySpaceSkipping ?? true;
+    const densities = volumeDensities(volume, options.density ?? 'diffdrr', options.boneAttenuationMultiplier ?? 1);
+    this.grid = seedDensityGrid(volume, densities, { shared: this.threads > 1 });
     this.settings = { renderer: options.renderer ?? 'siddon', sampling };
   }
 
@@ -93,9 +127,50 @@ export class DRR {
     return this.detector.height * this.detector.width;
   }
 
+  /** The empty-space fields the renders use (built on the first call), or null when skipping is off. */
+  emptySpaceFields(): EmptySpace | null {
+    if (!this.emptySpaceSkipping) return null;
+    this.#emptySpace ??= buildEmptySpace(this.grid, { shared: this.threads > 1 });
+    return this.#emptySpace;
+  }
+
+  /**
+   * The fields for the next render. Building them costs about as much as a few renders, so the
+   * first render traverses every ray in full (with the same result) and later ones skip.
+   */
+  #emptySpaceForRender(): EmptySpace | null {
+    if (this.#renderCount++ === 0 && this.#emptySpace === null) return null;
+    return this.emptySpaceFields();
+  }
+
   /** The world-space rays of the detector at `pose`. */
   rays(pose: Pose): RayGrid {
     return rayGridForPose(this.detector, poseToTransform(pose));
+  }
+
+  /**
+   * The shared pool with this DRR's context registered (with `emptySpace` and, when
+   * `gradients`, a ray-gradient buffer), or null to render on this thread alone.
+   */
+  #workers(gradients: boolean, emptySpace: EmptySpace | null): RenderPool | null {
+    if (this.threads <= 1) return null;
+    if (this.#pool === null || !this.#pool.usable) {
+      this.#pool = sharedRenderPool();
+      this.#context = 0;
+      if (this.#pool === null) return null;
+    }
+    this.#pool.ensureWorkers(this.threads - 1);
+    if (!this.#pool.usable) return null;
+    this.#sharedImage ??= new Float32Array(new SharedArrayBuffer(4 * this.pixelCount));
+    if (gradients) this.#rayGradientBuffer ??= new Float64Array(new SharedArrayBuffer(48 * this.pixelCount));
+    const current = this.#registered;
+    if (this.#context === 0 || current === null || current.emptySpace !== emptySpace || current.rayGradients !== this.#rayGradientBuffer) {
+      const context = { grid: this.grid, emptySpace, settings: this.settings, image: this.#sharedImage, rayGradients: this.#rayGradientBuffer };
+      if (this.#context === 0) this.#context = this.#pool.register(context);
+      else this.#pool.update(this.#context, context);
+      this.#registered = context;
+    }
+    return this.#pool;
   }
 
   /** Renders one image per pose; the result is [pose][row][column], float32. */
@@ -111,20 +186,37 @@ export class DRR {
     }
     const out = new Float32Array(list.length * this.pixelCount);
     list.forEach((pose, index) => {
-      renderPixels(this.grid, this.rays(pose), this.settings, out, index * this.pixelCount);
+      const rays = this.rays(pose);
+      const emptySpace = this.#emptySpaceForRender();
+      const pool = this.#workers(false, emptySpace);
+      if (pool !== null) {
+        pool.render(this.#context, rays, false, this.threads - 1);
+        out.set(this.#sharedImage!, index * this.pixelCount);
+      } else {
+        renderPixels(this.grid, rays, this.settings, out, index * this.pixelCount, 0, this.pixelCount, emptySpace);
+      }
     });
     return out;
   }
 
   /**
    * Renders one image and, for every pixel, the derivative of its value with respect to its
-   * ray (∂I/∂a, ∂I/∂b: six numbers per pixel) — what {@link DRR.parameterGradient} needs.
+   * ray (∂I/∂a, ∂I/∂b: six numbers per pixel) — what {@link DRR.parameterGradient} needs. The
+   * image is new; `rayGradients` is a buffer this DRR reuses (SharedArrayBuffer-backed when
+   * threads > 1), overwritten by the next call: use it, or copy it, before rendering again.
    */
   renderWithRayGradients(pose: Pose): { image: Float32Array; rayGradients: Float64Array } {
+    const rays = this.rays(pose);
+    const emptySpace = this.#emptySpaceForRender();
+    const pool = this.#workers(true, emptySpace);
+    if (pool !== null) {
+      pool.render(this.#context, rays, true, this.threads - 1);
+      return { image: this.#sharedImage!.slice(), rayGradients: this.#rayGradientBuffer! };
+    }
     const image = new Float32Array(this.pixelCount);
-    const rayGradients = new Float64Array(6 * this.pixelCount);
-    renderPixelsWithRayGradients(this.grid, this.rays(pose), this.settings, image, rayGradients);
-    return { image, rayGradients };
+    this.#rayGradientBuffer ??= new Float64Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(48 * this.pixelCount) : new ArrayBuffer(48 * this.pixelCount));
+    renderPixelsWithRayGradients(this.grid, rays, this.settings, image, this.#rayGradientBuffer, 0, 0, this.pixelCount, emptySpace);
+    return { image, rayGradients: this.#rayGradientBuffer };
   }
 
   /**
@@ -133,5 +225,16 @@ export class DRR {
    */
   parameterGradient(pose: PoseParameters, rayGradients: Float64Array, pixelWeights: ArrayLike<number>): ParameterGradient {
     return parameterGradientFromTransform(pose, transformGradientFromRays(this.detector, rayGradients, pixelWeights));
+  }
+
+  /**
+   * Releases this DRR's share of the render pool (the workers drop their references to its
+   * buffers). The DRR stays usable: a later render registers it again. The pool's workers are
+   * shared and stay (idle, not keeping the process alive); `closeRenderPool()` stops them.
+   */
+  dispose(): void {
+    if (this.#pool !== null && this.#context !== 0) this.#pool.release(this.#context);
+    this.#context = 0;
+    this.#registered = null;
   }
 }

@@ -45,6 +45,10 @@ export * from './render/renderer.js';
 export * from './render/siddon.js';
 export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';
+export * from './render/empty-space.js';
+export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWorkerHandle, type RenderWorkerPort, type RenderContext } from './render/render-pool.js';
+export { closeRenderPool, sharedRenderPool, availableThreads } from './render/worker-platform.js';
+export { downsampleVolume, densityVolume } from './volume/pyramid.js';
 export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
 
 // Similarities, optimizers, registration.
@@ -53,3 +57,9 @@ export * from './optim/index.js';
 export * from './registration/registration.js';
 export * from './registration/register.js';
 export * from './registration/random.js';
+export * from './registration/pose-error.js';
+export * from './registration/strategy.js';
+export * from './registration/evaluate.js';
+export * from './registration/multi-view.js';
+export * from './registration/target-model.js';
+export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, type RecordedRun } from './registration/outputs.js';

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { DRR, type Pose } from '../src/drr.js';
 import { createDetector, rayGridForPose, type RayGrid } from '../src/geometry/detector.js';
@@ -12,6 +13,7 @@ import { densityGridFromArray, type DensityGrid } from '../src/render/density-gr
 import { buildEmptySpace, octantCubeSizes, type EmptySpace } from '../src/render/empty-space.js';
 import { renderSiddon, renderSiddonWithRayGradients } from '../src/render/siddon.js';
 import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from '../src/render/trilinear.js';
+import { RenderPool } from '../src/render/render-pool.js';
 import { closeRenderPool, sharedRenderPool } from '../src/render/worker-platform.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 import { densityVolume, downsampleVolume } from '../src/volume/pyramid.js';
@@ -281,6 +283,33 @@ describe('worker threads change no value', () => {
     assert.notEqual(first.image, second.image);
     assert.ok(first.rayGradients.buffer instanceof SharedArrayBuffer);
     drr.dispose();
+  });
+
+  test('workers that fail to start leave renders correct, on the calling thread', async () => {
+    const grid = sparseGrid();
+    const rays = rayGridForPose(createDetector({ sdr: 120, height: 20, delx: 3 }), { rotation: eulerZYX(0.3, 0.2, 0.1), translation: Float64Array.of(19, 16, 31) });
+    const expected = new Float32Array(400);
+    renderSiddon(grid, rays, expected);
+    const pool = new RenderPool((onFailure) => {
+      const worker = new Worker('throw new Error("no render worker here")', { eval: true });
+      worker.unref();
+      worker.on('error', onFailure);
+      return worker;
+    });
+    pool.ensureWorkers(2);
+    const context = { grid, emptySpace: null, settings: { renderer: 'siddon' as const, sampling: {} }, image: new Float32Array(new SharedArrayBuffer(1600)), rayGradients: null };
+    const id = pool.register(context);
+    for (let round = 0; round < 20 && pool.usable; round++) {
+      context.image.fill(NaN);
+      pool.render(id, rays, false, 2);
+      assertBitIdentical(context.image, expected, `round ${round}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(pool.failure !== null, 'the failure was not noticed');
+    context.image.fill(NaN);
+    pool.render(id, rays, false, 2);
+    assertBitIdentical(context.image, expected, 'after the failure');
+    pool.close();
   });
 
   test('a process that rendered with worker threads exits by itself, and after closeRenderPool', () => {

@@ -73,7 +73,7 @@ function buildDrr(): void {
     ({ space: emptySpace, passed: skipping } = checkedEmptySpace(grid));
     sharedGrid = pool ? pool.shareGrid(grid, emptySpace) : grid;
   }
-  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw' }, pool, sharedGrid, skipping[detector.renderer] ? emptySpace : null);
+  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw', threads: 1 }, pool, sharedGrid, skipping[detector.renderer] ? emptySpace : null);
   registration = null;
 }
 

@@ -33,7 +33,7 @@ export interface EmptySpace {
    * > 0, bit 1: y > 0, bit 2: z > 0) holds block (bi, bj, bk) at o·B + bi + bx·(bj + by·bk),
    * B the number of blocks.
    */
-  readonly voxelDistance: Uint8Array;
+  readonly voxelCubes: Uint8Array;
   /**
    * Siddon: the box of occupied voxels as plane indices [low, high) per axis —
    * (lowI, lowJ, lowK, highI, highJ, highK); all zero when the grid has no non-zero voxel.
@@ -41,8 +41,8 @@ export interface EmptySpace {
   readonly voxelBounds: Int32Array;
   /** Trilinear: number of cell blocks along i, j, k (cells 0 … n per axis, padded indices). */
   readonly cellBlocks: readonly [number, number, number];
-  /** Trilinear: the empty-cube size of every cell block for every octant, laid out as `voxelDistance`. */
-  readonly cellDistance: Uint8Array;
+  /** Trilinear: the empty-cube size of every cell block for every octant, laid out as `voxelCubes`. */
+  readonly cellCubes: Uint8Array;
   /** Trilinear: the box of occupied cells [low, high) per axis in padded cell indices; all zero when empty. */
   readonly cellBounds: Int32Array;
   /** Whether the grid has any non-zero voxel. */
@@ -65,8 +65,8 @@ export interface EmptySpaceOptions {
   blockShift?: number;
 }
 
-/** Largest distance stored in a field (a uint8). */
-const MAXIMUM_DISTANCE = 255;
+/** Largest cube size stored in a field (a uint8); larger cubes are stored as this. */
+const LARGEST_CUBE = 255;
 
 function bytes(length: number, shared: boolean): Uint8Array {
   return new Uint8Array(shared ? new SharedArrayBuffer(length) : new ArrayBuffer(length));
@@ -100,7 +100,7 @@ export function octantCubeSizes(occupancy: Uint8Array, nx: number, ny: number, n
           const index = i + nx * (j + ny * k);
           if (occupancy[index] === 0) { field[index] = 0; continue; }
           const i1 = i + sx, iInside = i1 >= 0 && i1 < nx;
-          let smallest = MAXIMUM_DISTANCE;
+          let smallest = LARGEST_CUBE;
           const di = sx, dj = sy * nx, dk = sz * nx * ny;
           if (iInside) { const v = field[index + di]; if (v < smallest) smallest = v; }
           if (jInside) { const v = field[index + dj]; if (v < smallest) smallest = v; }
@@ -109,7 +109,7 @@ export function octantCubeSizes(occupancy: Uint8Array, nx: number, ny: number, n
           if (iInside && kInside) { const v = field[index + di + dk]; if (v < smallest) smallest = v; }
           if (jInside && kInside) { const v = field[index + dj + dk]; if (v < smallest) smallest = v; }
           if (iInside && jInside && kInside) { const v = field[index + di + dj + dk]; if (v < smallest) smallest = v; }
-          field[index] = smallest < MAXIMUM_DISTANCE ? smallest + 1 : MAXIMUM_DISTANCE;
+          field[index] = smallest < LARGEST_CUBE ? smallest + 1 : LARGEST_CUBE;
         }
       }
     }
@@ -135,26 +135,38 @@ export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = 
   const voxelBounds = integers(6, shared), cellBounds = integers(6, shared);
   let lowI = nx, lowJ = ny, lowK = nz, highI = -1, highJ = -1, highK = -1;
   const data = grid.data;
+  // Per row of voxels: which voxel blocks and which cell blocks (along i) it touches.
+  const rowVoxelBlocks = new Uint8Array(vbx), rowCellBlocks = new Uint8Array(cbx);
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       const row = 1 + px * (j + 1) + pxy * (k + 1);
+      let first = -1, last = -1;
       for (let i = 0; i < nx; i++) {
         if (data[row + i] === 0) continue;
-        if (i < lowI) lowI = i;
-        if (i > highI) highI = i;
-        if (j < lowJ) lowJ = j;
-        if (j > highJ) highJ = j;
-        if (k < lowK) lowK = k;
-        if (k > highK) highK = k;
-        voxelOccupancy[(i >> shift) + vbx * ((j >> shift) + vby * (k >> shift))] = 0;
-        // Padded index p = i + 1 is a corner of cells p − 1 and p.
-        for (let c = k; c <= k + 1; c++) {
-          for (let b = j; b <= j + 1; b++) {
-            const cellRow = cbx * ((b >> shift) + cby * (c >> shift));
-            cellOccupancy[(i >> shift) + cellRow] = 0;
-            cellOccupancy[((i + 1) >> shift) + cellRow] = 0;
-          }
-        }
+        if (first < 0) first = i;
+        last = i;
+        rowVoxelBlocks[i >> shift] = 1;
+        // Unpadded voxel i is padded i + 1, a corner of cells i and i + 1.
+        rowCellBlocks[i >> shift] = 1;
+        rowCellBlocks[(i + 1) >> shift] = 1;
+      }
+      if (first < 0) continue;
+      if (first < lowI) lowI = first;
+      if (last > highI) highI = last;
+      if (j < lowJ) lowJ = j;
+      if (j > highJ) highJ = j;
+      if (k < lowK) lowK = k;
+      if (k > highK) highK = k;
+      const voxelRow = vbx * ((j >> shift) + vby * (k >> shift));
+      for (let block = first >> shift; block <= last >> shift; block++) {
+        if (rowVoxelBlocks[block] !== 0) { voxelOccupancy[voxelRow + block] = 0; rowVoxelBlocks[block] = 0; }
+      }
+      const cellRows = [cbx * ((j >> shift) + cby * (k >> shift)), cbx * (((j + 1) >> shift) + cby * (k >> shift)),
+        cbx * ((j >> shift) + cby * ((k + 1) >> shift)), cbx * (((j + 1) >> shift) + cby * ((k + 1) >> shift))];
+      for (let block = first >> shift; block <= (last + 1) >> shift; block++) {
+        if (rowCellBlocks[block] === 0) continue;
+        rowCellBlocks[block] = 0;
+        for (const cellRow of cellRows) cellOccupancy[cellRow + block] = 0;
       }
     }
   }
@@ -167,10 +179,10 @@ export function buildEmptySpace(grid: DensityGrid, options: EmptySpaceOptions = 
   return {
     blockShift: shift,
     voxelBlocks: [vbx, vby, vbz],
-    voxelDistance: octantCubeSizes(voxelOccupancy, vbx, vby, vbz, shared),
+    voxelCubes: octantCubeSizes(voxelOccupancy, vbx, vby, vbz, shared),
     voxelBounds,
     cellBlocks: [cbx, cby, cbz],
-    cellDistance: octantCubeSizes(cellOccupancy, cbx, cby, cbz, shared),
+    cellCubes: octantCubeSizes(cellOccupancy, cbx, cby, cbz, shared),
     cellBounds,
     occupied,
   };

@@ -9,6 +9,10 @@ const EMPTY = 1;
 /** {@link SiddonRays.begin}: the ray crosses occupied voxels; traverse from the start state. */
 const TRAVERSE = 2;
 
+// Indices of SiddonRays.values.
+const B_X = 0, B_Y = 1, B_Z = 2, C0_X = 3, C0_Y = 4, C0_Z = 5, C1_X = 6, C1_Y = 7, C1_Z = 8;
+const ENTRY = 9, EXIT = 10, NEXT_X = 11, NEXT_Y = 12, NEXT_Z = 13, VALUE_COUNT = 14;
+
 /**
  * The rays of one Siddon kernel call and the set-up of each (no allocation per ray).
  *
@@ -43,18 +47,20 @@ class SiddonRays {
   readonly rx: number; readonly ry: number; readonly rz: number;
   readonly cx: number; readonly cy: number; readonly cz: number;
   readonly width: number;
-  // The ray a + α·b: b, crossing coefficients (α of plane p = c0 + p·c1), steps.
-  bx = 0.5; by = 0.5; bz = 0.5;
-  c0x = 0.5; c0y = 0.5; c0z = 0.5; c1x = 0.5; c1y = 0.5; c1z = 0.5;
+  /**
+   * The ray's real numbers, at the indices named B_X … NEXT_Z: b, the crossing coefficients
+   * (α of plane p = c0 + p·c1), entry and exit α, and the start state's next crossings. (A typed
+   * array: V8 allocates a heap number for every double stored in a field here.)
+   */
+  readonly values = new Float64Array(VALUE_COUNT);
   stepI = 1; stepJ = 1; stepK = 1;
   /** Offset of the octant's empty-cube field (octant · blocks). */
   fieldOffset = 0;
-  // The clip: entry and exit α, the axis of each (−1: α = 0 or 1), and the box of planes.
-  entry = 0.5; exit = 0.5; entryAxis = -1; exitAxis = -1;
+  // The clip: the axis of the entry and of the exit (−1: α = 0 or 1), and the box of planes.
+  entryAxis = -1; exitAxis = -1;
   lowI = 0; lowJ = 0; lowK = 0; highI = 0; highJ = 0; highK = 0;
-  // The start state: next plane per axis and its α, padded index of the voxel.
+  // The start state: next plane per axis, padded index of the voxel.
   planeI = 0; planeJ = 0; planeK = 0;
-  nextX = 0.5; nextY = 0.5; nextZ = 0.5;
   index = 0;
 
   constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace | null) {
@@ -78,27 +84,29 @@ class SiddonRays {
    * it misses. (Integer arguments only: V8 boxes doubles passed to calls it does not inline.)
    */
   clip(lowI: number, lowJ: number, lowK: number, highI: number, highJ: number, highK: number): boolean {
+    const values = this.values;
+    const bx = values[B_X], by = values[B_Y], bz = values[B_Z];
     let entry = 0, exit = 1, entryAxis = -1, exitAxis = -1;
-    if (this.bx !== 0) {
-      const low = this.c0x + lowI * this.c1x, high = this.c0x + highI * this.c1x;
-      const near = this.bx > 0 ? low : high, far = this.bx > 0 ? high : low;
+    if (bx !== 0) {
+      const low = values[C0_X] + lowI * values[C1_X], high = values[C0_X] + highI * values[C1_X];
+      const near = bx > 0 ? low : high, far = bx > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 0; }
       if (far < exit) { exit = far; exitAxis = 0; }
     } else if (this.ax < this.ox + lowI * this.dx || this.ax > this.ox + highI * this.dx) return false;
-    if (this.by !== 0) {
-      const low = this.c0y + lowJ * this.c1y, high = this.c0y + highJ * this.c1y;
-      const near = this.by > 0 ? low : high, far = this.by > 0 ? high : low;
+    if (by !== 0) {
+      const low = values[C0_Y] + lowJ * values[C1_Y], high = values[C0_Y] + highJ * values[C1_Y];
+      const near = by > 0 ? low : high, far = by > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 1; }
       if (far < exit) { exit = far; exitAxis = 1; }
     } else if (this.ay < this.oy + lowJ * this.dy || this.ay > this.oy + highJ * this.dy) return false;
-    if (this.bz !== 0) {
-      const low = this.c0z + lowK * this.c1z, high = this.c0z + highK * this.c1z;
-      const near = this.bz > 0 ? low : high, far = this.bz > 0 ? high : low;
+    if (bz !== 0) {
+      const low = values[C0_Z] + lowK * values[C1_Z], high = values[C0_Z] + highK * values[C1_Z];
+      const near = bz > 0 ? low : high, far = bz > 0 ? high : low;
       if (near >= entry) { entry = near; entryAxis = 2; }
       if (far < exit) { exit = far; exitAxis = 2; }
     } else if (this.az < this.oz + lowK * this.dz || this.az > this.oz + highK * this.dz) return false;
     if (!(exit > entry)) return false;
-    this.entry = entry; this.exit = exit; this.entryAxis = entryAxis; this.exitAxis = exitAxis;
+    values[ENTRY] = entry; values[EXIT] = exit; this.entryAxis = entryAxis; this.exitAxis = exitAxis;
     this.lowI = lowI; this.lowJ = lowJ; this.lowK = lowK; this.highI = highI; this.highJ = highJ; this.highK = highK;
     return true;
   }
@@ -115,12 +123,14 @@ class SiddonRays {
     const bx = this.fx + row * this.rx + column * this.cx - ax;
     const by = this.fy + row * this.ry + column * this.cy - ay;
     const bz = this.fz + row * this.rz + column * this.cz - az;
-    this.bx = bx; this.by = by; this.bz = bz;
-    // b = 0: α = ∞ + p·0 = ∞ for every plane.
-    const c0x = bx !== 0 ? (this.ox - ax) / bx : Infinity, c1x = bx !== 0 ? this.dx / bx : 0;
-    const c0y = by !== 0 ? (this.oy - ay) / by : Infinity, c1y = by !== 0 ? this.dy / by : 0;
-    const c0z = bz !== 0 ? (this.oz - az) / bz : Infinity, c1z = bz !== 0 ? this.dz / bz : 0;
-    this.c0x = c0x; this.c0y = c0y; this.c0z = c0z; this.c1x = c1x; this.c1y = c1y; this.c1z = c1z;
+    const values = this.values;
+    values[B_X] = bx; values[B_Y] = by; values[B_Z] = bz;
+    // b = 0: α = ∞ + p·0 = ∞ for every plane. (Not `b !== 0 ? … : Infinity`: V8 boxes that.)
+    let c0x = Infinity, c1x = 0, c0y = Infinity, c1y = 0, c0z = Infinity, c1z = 0;
+    if (bx !== 0) { c0x = (this.ox - ax) / bx; c1x = this.dx / bx; }
+    if (by !== 0) { c0y = (this.oy - ay) / by; c1y = this.dy / by; }
+    if (bz !== 0) { c0z = (this.oz - az) / bz; c1z = this.dz / bz; }
+    values[C0_X] = c0x; values[C0_Y] = c0y; values[C0_Z] = c0z; values[C1_X] = c1x; values[C1_Y] = c1y; values[C1_Z] = c1z;
     const stepI = bx > 0 ? 1 : -1, stepJ = by > 0 ? 1 : -1, stepK = bz > 0 ? 1 : -1;
     this.stepI = stepI; this.stepJ = stepJ; this.stepK = stepK;
     this.fieldOffset = ((bx > 0 ? 1 : 0) | (by > 0 ? 2 : 0) | (bz > 0 ? 4 : 0)) * this.blockCount;
@@ -130,7 +140,7 @@ class SiddonRays {
       if (!this.occupied) return EMPTY;
       if (!this.clip(bounds[0], bounds[1], bounds[2], bounds[3], bounds[4], bounds[5])) return EMPTY;
     }
-    const entry = this.entry, entryAxis = this.entryAxis;
+    const entry = values[ENTRY], entryAxis = this.entryAxis;
     let i: number, j: number, k: number;
     if (bx === 0) {
       let estimate = Math.floor((ax - this.ox) / this.dx);
@@ -189,7 +199,7 @@ class SiddonRays {
     }
     const planeI = bx > 0 ? i + 1 : i, planeJ = by > 0 ? j + 1 : j, planeK = bz > 0 ? k + 1 : k;
     this.planeI = planeI; this.planeJ = planeJ; this.planeK = planeK;
-    this.nextX = c0x + planeI * c1x; this.nextY = c0y + planeJ * c1y; this.nextZ = c0z + planeK * c1z;
+    values[NEXT_X] = c0x + planeI * c1x; values[NEXT_Y] = c0y + planeJ * c1y; values[NEXT_Z] = c0z + planeK * c1z;
     this.index = i + 1 + this.px * (j + 1) + this.pxy * (k + 1);
     return TRAVERSE;
   }
@@ -234,7 +244,7 @@ export function renderSiddon(
   const setup = new SiddonRays(grid, rays, emptySpace);
   const data = grid.data;
   const px = setup.px, pxy = setup.pxy;
-  const field = emptySpace ? emptySpace.voxelDistance : new Uint8Array(1);
+  const field = emptySpace ? emptySpace.voxelCubes : new Uint8Array(1);
   const skipping = emptySpace !== null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.voxelBlocks[0] : 0;
@@ -244,19 +254,20 @@ export function renderSiddon(
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const status = setup.begin(pixel);
     if (status === MISSES) { out[outOffset + pixel] = 0; continue; }
-    const bx = setup.bx, by = setup.by, bz = setup.bz;
+    const values = setup.values;
+    const bx = values[B_X], by = values[B_Y], bz = values[B_Z];
     let sum = 0;
     if (status === TRAVERSE) {
-      const exit = setup.exit, exitAxis = setup.exitAxis;
+      const exit = values[EXIT], exitAxis = setup.exitAxis;
       const stepI = setup.stepI, stepJ = setup.stepJ, stepK = setup.stepK;
-      const c0x = setup.c0x, c0y = setup.c0y, c0z = setup.c0z, c1x = setup.c1x, c1y = setup.c1y, c1z = setup.c1z;
+      const c0x = values[C0_X], c0y = values[C0_Y], c0z = values[C0_Z], c1x = values[C1_X], c1y = values[C1_Y], c1z = values[C1_Z];
       const strideJ = stepJ * px, strideK = stepK * pxy;
       const fieldOffset = setup.fieldOffset;
       // Voxel = plane − back on each axis.
       const backI = (stepI + 1) >> 1, backJ = (stepJ + 1) >> 1, backK = (stepK + 1) >> 1;
       let planeI = setup.planeI, planeJ = setup.planeJ, planeK = setup.planeK;
-      let nextX = setup.nextX, nextY = setup.nextY, nextZ = setup.nextZ;
-      let index = setup.index, alpha = setup.entry;
+      let nextX = values[NEXT_X], nextY = values[NEXT_Y], nextZ = values[NEXT_Z];
+      let index = setup.index, alpha = values[ENTRY];
       let current = data[index];
       // Set when the traversal enters a new block (and at the start): then look for empty space.
       let enteredBlock = skipping;
@@ -362,7 +373,7 @@ export function renderSiddonWithRayGradients(
   const setup = new SiddonRays(grid, rays, emptySpace);
   const data = grid.data;
   const px = setup.px, pxy = setup.pxy;
-  const field = emptySpace ? emptySpace.voxelDistance : new Uint8Array(1);
+  const field = emptySpace ? emptySpace.voxelCubes : new Uint8Array(1);
   const skipping = emptySpace !== null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.voxelBlocks[0] : 0;
@@ -378,20 +389,21 @@ export function renderSiddonWithRayGradients(
       rayGradients[g + 3] = 0; rayGradients[g + 4] = 0; rayGradients[g + 5] = 0;
       continue;
     }
-    const bx = setup.bx, by = setup.by, bz = setup.bz;
+    const values = setup.values;
+    const bx = values[B_X], by = values[B_Y], bz = values[B_Z];
     // Crossing sums: Σ (μ_before − μ_after)/b_axis and Σ (μ_before − μ_after)·α/b_axis per axis.
     let crossX = 0, crossY = 0, crossZ = 0, crossAlphaX = 0, crossAlphaY = 0, crossAlphaZ = 0;
     let sum = 0;
     if (status === TRAVERSE) {
-      const entry = setup.entry, exit = setup.exit, entryAxis = setup.entryAxis, exitAxis = setup.exitAxis;
+      const entry = values[ENTRY], exit = values[EXIT], entryAxis = setup.entryAxis, exitAxis = setup.exitAxis;
       const inverseX = 1 / bx, inverseY = 1 / by, inverseZ = 1 / bz;
       const stepI = setup.stepI, stepJ = setup.stepJ, stepK = setup.stepK;
-      const c0x = setup.c0x, c0y = setup.c0y, c0z = setup.c0z, c1x = setup.c1x, c1y = setup.c1y, c1z = setup.c1z;
+      const c0x = values[C0_X], c0y = values[C0_Y], c0z = values[C0_Z], c1x = values[C1_X], c1y = values[C1_Y], c1z = values[C1_Z];
       const strideJ = stepJ * px, strideK = stepK * pxy;
       const fieldOffset = setup.fieldOffset;
       const backI = (stepI + 1) >> 1, backJ = (stepJ + 1) >> 1, backK = (stepK + 1) >> 1;
       let planeI = setup.planeI, planeJ = setup.planeJ, planeK = setup.planeK;
-      let nextX = setup.nextX, nextY = setup.nextY, nextZ = setup.nextZ;
+      let nextX = values[NEXT_X], nextY = values[NEXT_Y], nextZ = values[NEXT_Z];
       let index = setup.index, alpha = entry;
       let current = data[index];
       // The entry event, from μ = 0 outside.

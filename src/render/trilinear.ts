@@ -33,7 +33,7 @@ const SKIP_MARGIN = 1e-9;
  * occupied cell.
  */
 class SampleSkipper {
-  readonly distance: Uint8Array;
+  readonly cubes: Uint8Array;
   readonly shift: number;
   readonly blocksX: number; readonly blocksXY: number;
   readonly occupied: boolean;
@@ -53,7 +53,7 @@ class SampleSkipper {
   fieldOffset = 0;
 
   constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace) {
-    this.distance = emptySpace.cellDistance;
+    this.cubes = emptySpace.cellCubes;
     this.shift = emptySpace.blockShift;
     this.blocksX = emptySpace.cellBlocks[0];
     this.blocksXY = emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1];
@@ -100,7 +100,7 @@ class SampleSkipper {
     const bx = ray[0], by = ray[1], bz = ray[2], entry = ray[3], h = ray[4];
     const shift = this.shift;
     const blockI = i >> shift, blockJ = j >> shift, blockK = k >> shift;
-    const size = this.distance[this.fieldOffset + blockI + this.blocksX * blockJ + this.blocksXY * blockK];
+    const size = this.cubes[this.fieldOffset + blockI + this.blocksX * blockJ + this.blocksXY * blockK];
     const planeX = bx > 0 ? (blockI + size) << shift : (blockI - size + 1) << shift;
     const planeY = by > 0 ? (blockJ + size) << shift : (blockJ - size + 1) << shift;
     const planeZ = bz > 0 ? (blockK + size) << shift : (blockK - size + 1) << shift;
@@ -155,7 +155,7 @@ export function renderTrilinear(
   const step = sampling.stepMm ?? defaultTrilinearStep(grid);
   const range = new Float64Array(2);
   const skipper = emptySpace ? new SampleSkipper(grid, rays, emptySpace) : null;
-  const distance = emptySpace ? emptySpace.cellDistance : null;
+  const cubes = emptySpace ? emptySpace.cellCubes : null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.cellBlocks[0] : 0;
   const blocksXY = emptySpace ? emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1] : 0;
@@ -190,7 +190,7 @@ export function renderTrilinear(
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
-      if (distance !== null && distance[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+      if (cubes !== null && cubes[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
         sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
@@ -251,7 +251,7 @@ export function renderTrilinearWithRayGradients(
   const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
   const step = sampling.stepMm ?? defaultTrilinearStep(grid);
   const skipper = emptySpace ? new SampleSkipper(grid, rays, emptySpace) : null;
-  const distance = emptySpace ? emptySpace.cellDistance : null;
+  const cubes = emptySpace ? emptySpace.cellCubes : null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.cellBlocks[0] : 0;
   const blocksXY = emptySpace ? emptySpace.cellBlocks[0] * emptySpace.cellBlocks[1] : 0;
@@ -309,7 +309,7 @@ export function renderTrilinearWithRayGradients(
       if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
       if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
       if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
-      if (distance !== null && distance[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
+      if (cubes !== null && cubes[fieldOffset + (i >> shift) + blocksX * (j >> shift) + blocksXY * (k >> shift)] !== 0) {
         sample = skipper!.next(sample, i, j, k) - 1;
         continue;
       }
