@@ -150,3 +150,24 @@ describe('drrkit register --example (the tutorial on the built-in CT)', () => {
     assert.ok((result.stdout.match(/Converged in \d+ iterations/g) ?? []).length >= 3, result.stdout);
   });
 });
+
+describe('drrkit register with an X-ray file', () => {
+  test('an 8-bit PNG target at twice the detector resolution (--xray-resize) registers with the robust strategy', () => {
+    const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
+    const target = path.join(scratch, 'xray', 'target.png');
+    const made = spawnSync(process.execPath, [cli, 'render', '--ct', 'example', '--rotation', '3.0,0.1,1.5', '--translation', '185,175,170', '--height', '128', '--delx', '6.25', '--out', target], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const out = path.join(scratch, 'xray', 'out');
+    const result = spawnSync(process.execPath, [cli, 'register', '--xray', target, '--xray-resize', '--height', '64', '--delx', '12.5', '--init-rotation', '3.3,-0.2,1.8', '--out-dir', out], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const summary = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
+    const rotationError = rotationErrorDegrees(rotationMatrixFromParameters(summary.finalRotation, 'euler_angles', 'ZYX'), rotationMatrixFromParameters([3.0, 0.1, 1.5], 'euler_angles', 'ZYX'));
+    const translationError = Math.hypot(...[185, 175, 170].map((value, index) => summary.finalTranslation[index] - value));
+    assert.ok(rotationError < 0.5, `rotation error ${rotationError}°`);
+    assert.ok(translationError < 2, `translation error ${translationError} mm`);
+    // A mismatched size without --xray-resize is refused with one line naming the file.
+    const refused = spawnSync(process.execPath, [cli, 'register', '--xray', target, '--height', '64', '--delx', '12.5', '--out-dir', path.join(scratch, 'xray', 'refused')], { encoding: 'utf8' });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr.trim(), /^drrkit: .*target\.png.*128×128.*64×64/);
+  });
+});

