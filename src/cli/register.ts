@@ -8,6 +8,7 @@ import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { parameterCount } from '../geometry/rotation.js';
 import type { Image2D } from '../io/image.js';
 import { loadXray } from '../io/xray.js';
+import { WorldDRR } from '../world-drr.js';
 import { loadVolume } from '../io/load-volume.js';
 import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES, type SimilarityName } from '../metrics/index.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
@@ -61,7 +62,9 @@ function runWithProgress(registration: Registration, fixed: ArrayLike<number>, o
   const { result } = run;
   const verdict = result.converged
     ? `Converged in ${result.iterations} iterations`
-    : `Did not converge in ${result.trajectory.length} iterations (final NCC ${result.finalLoss.toFixed(4)})`;
+    : result.stopReason === 'settled'
+      ? `Settled after ${result.trajectory.length} iterations (final NCC ${result.finalLoss.toFixed(4)})`
+      : `Did not converge in ${result.trajectory.length} iterations (final NCC ${result.finalLoss.toFixed(4)})`;
   process.stdout.write(`${label.padEnd(28)} ${verdict} — ${result.iterationsPerSecond.toFixed(1)} it/s, ${result.seconds.toFixed(2)} s\n`);
   return run;
 }
@@ -120,6 +123,7 @@ export function registerCommand(): Command {
     .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
     .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example" for the built-in chest CT', 'example')
     .option('--xray <file>', 'target X-ray image: PNG, JPEG, TIFF (8/16-bit or float) or DICOM (DX, CR, XA, RF)')
+    .option('--xray-dicom <file>', 'a DICOM X-ray as target AND geometry: the file-frame (world) camera from its C-arm tags (SID, SOD, pixel spacing, positioner angles) starts the registration; --xray-resize with --height/--width resamples it')
     .option('--xray-frame <n>', 'frame of a multi-frame DICOM X-ray', '0')
     .option('--xray-invert', 'invert the X-ray\'s intensities (bright bone ↔ dark bone)', false)
     .option('--xray-log', 'log-transform raw detector intensities into line integrals, −ln(I/I₀)', false)
@@ -145,16 +149,21 @@ export function registerCommand(): Command {
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
     .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations', 'output/register')
-    .action(async (options: RawOptions) => {
+    .action(async (options: RawOptions, self: Command) => {
       const drrOptions = detectorOptionsFrom(options);
       createDetector(drrOptions);
       const outDirectory = String(options.outDir);
+      const given = (name: string) => self.getOptionValueSource(name) === 'cli';
       const loop = loopOptionsFrom(options);
       if (options.example === true) {
         await runTutorial(drrOptions, loop, options, outDirectory);
         return;
       }
       const volume = await loadVolume(String(options.ct));
+      if (typeof options.xrayDicom === 'string') {
+        await runWorldDicom(volume, drrOptions, loop, options, outDirectory, { size: given('height') || given('width'), stopScore: given('stopNcc') });
+        return;
+      }
       const drr = new DRR(volume, drrOptions);
       await runSingle(drr, volume, loop, options, outDirectory);
     });
@@ -305,4 +314,53 @@ async function runRobust(
     details: { ct: volume.source, xray, strategy: 'robust', initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), searchRangeDegrees: searchRange, stages: result.iterations },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+}
+
+/**
+ * Registration to a DICOM X-ray in the file's own frame: the detector and the starting pose come
+ * from the X-ray's C-arm tags, the CT from its affine (world geometry), and Adam refines the pose
+ * until it settles (a real X-ray never reaches NCC 0.999).
+ */
+async function runWorldDicom(
+  volume: Volume, drrOptions: DRROptions, loop: RegisterOptions, options: RawOptions, outDirectory: string,
+  given: { size: boolean; stopScore: boolean },
+): Promise<void> {
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const file = text('xrayDicom')!;
+  const loaded = await loadXray(file, {
+    frame: text('xrayFrame') !== undefined ? parseInteger(text('xrayFrame')!, '--xray-frame') : undefined,
+    invert: options.xrayInvert === true,
+    log: options.xrayLog === true,
+    resize: options.xrayResize === true && given.size ? { height: drrOptions.height, width: drrOptions.width ?? drrOptions.height } : undefined,
+  });
+  if (!loaded.geometry) throw new DrrkitError(`${file}: not a DICOM X-ray with C-arm geometry; use --xray for plain images`, file);
+  for (const note of loaded.notes) process.stdout.write(`${file}: ${note}\n`);
+  const geometry = loaded.geometry;
+  for (const item of geometry.found ?? []) process.stdout.write(`${file}: found ${item}\n`);
+  for (const item of geometry.assumed ?? []) process.stdout.write(`${file}: assumed ${item}\n`);
+  const drr = new WorldDRR(volume, { ...geometry.detector, renderer: drrOptions.renderer, sampling: drrOptions.sampling, density: drrOptions.density ?? 'diffdrr', boneAttenuationMultiplier: drrOptions.boneAttenuationMultiplier });
+  const fixed: Image2D = loaded.image;
+  if (fixed.height !== drr.detector.height || fixed.width !== drr.detector.width) {
+    throw new DrrkitError(`${file}: the image is ${fixed.height}×${fixed.width} but its detector is ${drr.detector.height}×${drr.detector.width}`, file);
+  }
+  const start = {
+    rotation: text('initRotation') !== undefined ? Float64Array.from(parseNumberList(text('initRotation')!, '--init-rotation', 3)) : Float64Array.from(geometry.poseParameters.rotation),
+    translation: text('initTranslation') !== undefined ? Float64Array.from(parseNumberList(text('initTranslation')!, '--init-translation', 3)) : Float64Array.from(geometry.poseParameters.translation),
+    parameterization: 'euler_angles' as const,
+    convention: 'ZYX' as const,
+  };
+  const registration = new Registration(drr, start.rotation, start.translation);
+  const run = runWithProgress(registration, fixed.data, {
+    ...loop,
+    optimizer: 'adam',
+    learningRateRotation: text('lrRotation') !== undefined ? parseNumber(text('lrRotation')!, '--lr-rotation') : 1e-2,
+    learningRateTranslation: text('lrTranslation') !== undefined ? parseNumber(text('lrTranslation')!, '--lr-translation') : 1,
+    stopScore: given.stopScore ? loop.stopScore : Infinity,
+    plateau: { factor: 0.5, patience: 3, threshold: 1e-6, thresholdMode: 'abs', stopBelowFactor: 1 / 20 },
+  }, 'adam, world geometry');
+  const written = await writeRunOutputs(outDirectory, run, {
+    fixed, parameterization: 'euler_angles', convention: 'ZYX',
+    details: { ct: volume.source, xrayDicom: file, geometry: 'world', detector: geometry.detector, initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), assumed: geometry.assumed },
+  });
+  process.stdout.write(`final pose (world, ZYX): (${Array.from(run.result.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(run.result.translation, (v) => v.toFixed(3)).join(', ')}) mm\nwrote ${written.length} files to ${outDirectory}/\n`);
 }
