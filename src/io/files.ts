@@ -4,7 +4,8 @@
  * interrupted write never leaves a half-written output behind.
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DrrkitError } from '../errors.js';
 
 /** The `code` of a Node.js system error (ENOENT, EACCES, ...), or undefined. */
@@ -84,5 +85,19 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   } catch (error) {
     if (temporaryCreated) await unlink(temporaryPath).catch(() => undefined);
     throw new DrrkitError(`${path}: cannot write the file: ${describeFileError(error)}`, path);
+  }
+}
+
+/**
+ * Reads the data file a header names (NRRD `data file`, MetaImage `ElementDataFile`), relative to
+ * the header's folder; a DrrkitError names the header and the missing file.
+ */
+export function readDetachedFile(headerPath: string, name: string): Uint8Array {
+  const full = resolve(dirname(headerPath), name);
+  try {
+    const buffer = readFileSync(full);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  } catch {
+    throw new DrrkitError(`${headerPath}: its data file ${full} cannot be read (missing?)`, headerPath);
   }
 }

@@ -142,17 +142,7 @@ export function parseMetaImage(bytes: Uint8Array, source: string, readDetached?:
 
 /** Reads a `.mha` or `.mhd` file (a separate data file is read relative to the header's folder). */
 export async function readMetaImage(path: string): Promise<Volume> {
-  const { readFileBytes } = await import('./files.js');
-  const { readFileSync } = await import('node:fs');
-  const { dirname, resolve } = await import('node:path');
+  const { readDetachedFile, readFileBytes } = await import('./files.js');
   const bytes = await readFileBytes(path, 'MetaImage file');
-  return parseMetaImage(bytes, path, (name) => {
-    const full = resolve(dirname(path), name);
-    try {
-      const buffer = readFileSync(full);
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    } catch {
-      throw new DrrkitError(`${path}: its data file ${full} cannot be read (missing?)`, path);
-    }
-  });
+  return parseMetaImage(bytes, path, (name) => readDetachedFile(path, name));
 }

@@ -228,19 +228,9 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
 
 /** Reads a `.nrrd` or `.nhdr` file (a detached data file is read relative to the header's folder). */
 export async function readNrrd(path: string): Promise<Volume> {
-  const { readFileBytes } = await import('./files.js');
-  const { readFileSync } = await import('node:fs');
-  const { dirname, resolve } = await import('node:path');
+  const { readDetachedFile, readFileBytes } = await import('./files.js');
   const bytes = await readFileBytes(path, 'NRRD file');
-  return parseNrrd(bytes, path, (name) => {
-    const full = resolve(dirname(path), name);
-    try {
-      const buffer = readFileSync(full);
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    } catch {
-      throw new DrrkitError(`${path}: its data file ${full} cannot be read (missing?)`, path);
-    }
-  });
+  return parseNrrd(bytes, path, (name) => readDetachedFile(path, name));
 }
 
 /** The voxel → LPS affine of a volume (drrkit stores RAS): handy for writing NRRD/MetaImage/DICOM geometry. */
