@@ -24,6 +24,27 @@ export type DensityMode = 'diffdrr' | 'minmax' | 'raw';
 /** Largest batch of images rendered in one call, in bytes of float32 output. */
 export const MAXIMUM_OUTPUT_BYTES = 2 ** 31;
 
+/** One pose or several, as a list. */
+export function poseList(poses: Pose | readonly Pose[]): readonly Pose[] {
+  return Array.isArray(poses) ? (poses as readonly Pose[]) : [poses as Pose];
+}
+
+/**
+ * The output of a batch render, [image][row][column]; a DrrkitError when it would exceed
+ * {@link MAXIMUM_OUTPUT_BYTES} (a detector or batch too large for memory).
+ */
+export function allocateImages(count: number, height: number, width: number): Float32Array {
+  const bytes = count * height * width * 4;
+  if (bytes > MAXIMUM_OUTPUT_BYTES) {
+    throw new DrrkitError(
+      `${count} image(s) of ${height}×${width} pixels need ${formatBytes(bytes)}, ` +
+        `more than the ${formatBytes(MAXIMUM_OUTPUT_BYTES)} drrkit renders in one call`,
+      'detector',
+    );
+  }
+  return new Float32Array(count * height * width);
+}
+
 /** Options for a {@link DRR}: the detector (DiffDRR's names) plus rendering choices. */
 export interface DRROptions extends DetectorOptions {
   /** 'siddon' (default) or 'trilinear'. */
@@ -175,16 +196,8 @@ export class DRR {
 
   /** Renders one image per pose; the result is [pose][row][column], float32. */
   render(poses: Pose | readonly Pose[]): Float32Array {
-    const list = Array.isArray(poses) ? (poses as readonly Pose[]) : [poses as Pose];
-    const bytes = list.length * this.pixelCount * 4;
-    if (bytes > MAXIMUM_OUTPUT_BYTES) {
-      throw new DrrkitError(
-        `${list.length} image(s) of ${this.detector.height}×${this.detector.width} pixels need ${formatBytes(bytes)}, ` +
-          `more than the ${formatBytes(MAXIMUM_OUTPUT_BYTES)} drrkit renders in one call`,
-        'detector',
-      );
-    }
-    const out = new Float32Array(list.length * this.pixelCount);
+    const list = poseList(poses);
+    const out = allocateImages(list.length, this.detector.height, this.detector.width);
     list.forEach((pose, index) => {
       const rays = this.rays(pose);
       const emptySpace = this.#emptySpaceForRender();

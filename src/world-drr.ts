@@ -10,8 +10,8 @@
  * (`transformGradientFromWorldRays` in src/render/pose-gradient.ts).
  */
 import { DrrkitError, requirePositive } from './errors.js';
-import { volumeDensities, type DensityMode, type Pose } from './drr.js';
-import { formatBytes, type RayGrid } from './geometry/detector.js';
+import { allocateImages, poseList, volumeDensities, type DensityMode, type Pose } from './drr.js';
+import type { RayGrid } from './geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from './geometry/pose.js';
 import { projectPoints } from './geometry/projection.js';
 import type { RigidTransform } from './geometry/rigid-transform.js';
@@ -32,9 +32,6 @@ import {
 } from './volume/intensity.js';
 import { maskDensities, requireMatchingLabels } from './volume/labels.js';
 import type { Volume } from './volume/volume.js';
-
-/** Largest batch of images rendered in one call, in bytes of float32 output. */
-const MAXIMUM_OUTPUT_BYTES = 2 ** 31;
 
 /** Voxel value → density conversions of the world DRR: those of the seed DRR plus HU → μ (1/mm). */
 export type WorldDensityMode = DensityMode | 'attenuation';
@@ -153,16 +150,8 @@ export class WorldDRR {
 
   /** Renders one image per pose; the result is [pose][row][column], float32. */
   render(poses: Pose | readonly Pose[]): Float32Array {
-    const list = Array.isArray(poses) ? (poses as readonly Pose[]) : [poses as Pose];
-    const bytes = list.length * this.pixelCount * 4;
-    if (bytes > MAXIMUM_OUTPUT_BYTES) {
-      throw new DrrkitError(
-        `${list.length} image(s) of ${this.detector.height}×${this.detector.width} pixels need ${formatBytes(bytes)}, ` +
-          `more than the ${formatBytes(MAXIMUM_OUTPUT_BYTES)} drrkit renders in one call`,
-        'detector',
-      );
-    }
-    const out = new Float32Array(list.length * this.pixelCount);
+    const list = poseList(poses);
+    const out = allocateImages(list.length, this.detector.height, this.detector.width);
     list.forEach((pose, index) => {
       renderPixels(this.grid, this.rays(pose), this.settings, out, index * this.pixelCount);
     });

@@ -96,6 +96,13 @@ export function quantile(values: readonly number[], q: number): number {
 /** Summarises evaluation runs. */
 export function summarizeEvaluation(strategy: StrategyName, runs: readonly EvaluationRun[]): EvaluationSummary {
   const column = (pick: (run: EvaluationRun) => number) => runs.map(pick);
+  const errorQuantiles = (q: number) => ({
+    rotationDegrees: quantile(column((run) => run.error.rotationDegrees), q),
+    translationMm: quantile(column((run) => run.error.translationMm), q),
+    mTRE: quantile(column((run) => run.error.mTRE), q),
+    mPD: quantile(column((run) => run.error.mPD), q),
+    seconds: quantile(column((run) => run.seconds), q),
+  });
   const rate = (threshold: number) => runs.filter((run) => run.error.mTRE < threshold).length / runs.length;
   const bins = new Map<number, { runs: number; successes: number }>();
   for (const run of runs) {
@@ -109,21 +116,8 @@ export function summarizeEvaluation(strategy: StrategyName, runs: readonly Evalu
     strategy,
     runs: runs.length,
     successRate: { below1mm: rate(1), below2mm: rate(2), below10mm: rate(10) },
-    median: {
-      rotationDegrees: quantile(column((run) => run.error.rotationDegrees), 0.5),
-      translationMm: quantile(column((run) => run.error.translationMm), 0.5),
-      mTRE: quantile(column((run) => run.error.mTRE), 0.5),
-      mPD: quantile(column((run) => run.error.mPD), 0.5),
-      seconds: quantile(column((run) => run.seconds), 0.5),
-      iterations: quantile(column((run) => run.iterations), 0.5),
-    },
-    percentile95: {
-      rotationDegrees: quantile(column((run) => run.error.rotationDegrees), 0.95),
-      translationMm: quantile(column((run) => run.error.translationMm), 0.95),
-      mTRE: quantile(column((run) => run.error.mTRE), 0.95),
-      mPD: quantile(column((run) => run.error.mPD), 0.95),
-      seconds: quantile(column((run) => run.seconds), 0.95),
-    },
+    median: { ...errorQuantiles(0.5), iterations: quantile(column((run) => run.iterations), 0.5) },
+    percentile95: errorQuantiles(0.95),
     captureRange: [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([bin, entry]) => ({ initialMTREmm: bin, ...entry })),
   };
 }
