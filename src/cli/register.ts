@@ -84,7 +84,7 @@ function loopOptionsFrom(options: RawOptions): RegisterOptions {
  * Reads the target X-ray (PNG, JPEG, TIFF or DICOM, via the X-ray loader) with the flags'
  * preprocessing, and checks it against the detector (or resamples it with --xray-resize).
  */
-async function loadTarget(file: string, drrOptions: DRROptions, options: RawOptions = {}): Promise<Image2D> {
+async function loadTarget(file: string, drrOptions: { height: number; width?: number }, options: RawOptions = {}): Promise<Image2D> {
   const height = drrOptions.height, width = drrOptions.width ?? drrOptions.height;
   const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
   const loaded = await loadXray(file, {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DRR } from '../drr.js';
+import { DRR, volumeDensities } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
@@ -113,7 +113,7 @@ export function renderCommand(): Command {
         }
         poseFromParameters(pose);
         if (channels) {
-          images = labelChannels(unpaddedDensities(base.grid.data, volume.shape, false), labels!, labelValues).map(({ densities }) =>
+          images = labelChannels(base.densities(), labels!, labelValues).map(({ densities }) =>
             new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }).render(pose),
           );
         } else {
@@ -137,7 +137,7 @@ export function renderCommand(): Command {
           createVolume({ data: densities, shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: volume.source });
         if (labels) {
           // The seed grid flips axis 0 of whatever volume it is given, so masking in file order stays aligned.
-          const densities = seedDensities(prepared.volume, seedOptions.density, boneMultiplier);
+          const densities = volumeDensities(prepared.volume, seedOptions.density ?? 'diffdrr', boneMultiplier);
           const list = channels ? labelChannels(densities, labels, labelValues).map((entry) => entry.densities) : [maskDensities(densities, labels, labelValues)];
           images = list.map((masked) => new DRR(densityVolume(masked), { ...seedOptions, density: 'raw' }).render(pose));
         } else {
@@ -164,21 +164,4 @@ export function renderCommand(): Command {
       );
     });
   return command;
-}
-
-/** Per-voxel densities of the seed DRR's conversion, in file order. */
-function seedDensities(volume: Volume, mode: 'diffdrr' | 'minmax' | 'raw' | undefined, boneMultiplier: number): Float32Array {
-  const drr = new DRR(volume, { sdr: 1, height: 1, delx: 1, density: mode, boneAttenuationMultiplier: boneMultiplier });
-  return unpaddedDensities(drr.grid.data, volume.shape, true);
-}
-
-/** A padded density grid's values back in file order (undoing the seed grid's axis-0 flip when `flipped`). */
-function unpaddedDensities(padded: Float32Array, shape: readonly [number, number, number], flipped: boolean): Float32Array {
-  const [nx, ny, nz] = shape;
-  const px = nx + 2, py = ny + 2;
-  const out = new Float32Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    out[i + nx * (j + ny * k)] = padded[(flipped ? nx - 1 - i : i) + 1 + px * (j + 1 + py * (k + 1))];
-  }
-  return out;
 }
