@@ -5,7 +5,8 @@
  * miss by up to 12° and 30 mm, as patient positioning leaves them. Every case must end within
  * 1 mm mTRE, the median within 0.5 mm. Times are printed, never asserted.
  *
- * DRRKIT_XRAY_CASES sets the number of cases (default 10).
+ * DRRKIT_XRAY_CASES sets the number of cases (default 10); DRRKIT_XRAY_FLAGS adds flags to
+ * `register` (to compare settings, e.g. "--translation-search 0,0,0").
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -96,7 +97,7 @@ describe('drrkit register --xray-dicom on synthetic C-arm X-rays of the LIDC CT'
       writeFileSync(target, xrayDicom(Array.from(image, (value) => (4000 * value) / maximum), primary, secondary));
       const out = path.join(scratch, `out-${index}`);
       const cli = path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js');
-      const result = spawnSync(process.execPath, [cli, 'register', '--ct', ctFile, '--xray-dicom', target, '--out-dir', out], { encoding: 'utf8' });
+      const result = spawnSync(process.execPath, [cli, 'register', '--ct', ctFile, '--xray-dicom', target, '--out-dir', out, ...(process.env.DRRKIT_XRAY_FLAGS ?? '').split(' ').filter(Boolean)], { encoding: 'utf8' });
       assert.equal(result.status, 0, `case ${index}: ${result.stderr}\n${result.stdout}`);
       const summary = JSON.parse(readFileSync(path.join(out, 'result.json'), 'utf8'));
       const final = poseFromParameters({ rotation: Float64Array.from(summary.finalRotation), translation: Float64Array.from(summary.finalTranslation), parameterization: 'euler_angles', convention: 'ZYX' });
