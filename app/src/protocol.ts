@@ -56,6 +56,8 @@ export interface GeometryInfo {
   defaultPose: PoseMessage;
   /** Render threads of each image (the library's pool when > 1). */
   threads: number;
+  /** Whether the pool's workers took part in a test render (false: they did not start; one thread renders). */
+  poolWorking: boolean;
   /** The volume centre in world mm. */
   center: [number, number, number];
   /** Seconds to build the DRR and start the pool's workers. */
