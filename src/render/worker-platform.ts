@@ -30,15 +30,24 @@ function nodeBuiltin<T>(name: string): T | undefined {
   return typeof process?.getBuiltinModule === 'function' ? (process.getBuiltinModule(name) as T | undefined) : undefined;
 }
 
-/** The URL of the worker script (beside this module, in dist/src/render). */
-const WORKER_SCRIPT = new URL('./render-worker.js', import.meta.url);
+/**
+ * The worker script's file, beside this module (dist/src/render). Held in a variable so that a
+ * bundler does not take `new URL(…, import.meta.url)` for an asset to inline: a bundled page names
+ * its own worker entry through {@link setWebRenderWorker}.
+ */
+const WORKER_SCRIPT_NAME = './render-worker.js';
+
+/** The URL of the worker script. */
+function workerScript(): URL {
+  return new URL(WORKER_SCRIPT_NAME, import.meta.url);
+}
 
 /** Starts Node worker_threads that do not keep the process alive (unref). */
 export function nodeWorkerFactory(): RenderWorkerFactory | null {
   const threads = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
   if (threads === undefined) return null;
   return (onFailure) => {
-    const worker = new threads.Worker(WORKER_SCRIPT);
+    const worker = new threads.Worker(workerScript());
     worker.unref();
     worker.on('error', onFailure);
     return worker;
@@ -74,7 +83,7 @@ export function setWebRenderWorker(start: (() => WebRenderWorker) | null): void 
 export function webWorkerFactory(): RenderWorkerFactory | null {
   const WebWorker = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => WebRenderWorker }).Worker;
   if (startWebRenderWorker === null && typeof WebWorker !== 'function') return null;
-  const start = startWebRenderWorker ?? (() => new WebWorker!(WORKER_SCRIPT, { type: 'module' }));
+  const start = startWebRenderWorker ?? (() => new WebWorker!(workerScript(), { type: 'module' }));
   return (onFailure) => {
     const worker = start();
     worker.addEventListener('error', onFailure);
