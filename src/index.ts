@@ -39,6 +39,7 @@ export * from './geometry/world-camera.js';
 export * from './geometry/projection.js';
 export * from './geometry/camera.js';
 export * from './geometry/views.js';
+export * from './geometry/anatomical-planes.js';
 
 // Rendering.
 export {
@@ -54,7 +55,7 @@ export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';
 export * from './render/empty-space.js';
 export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWorkerHandle, type RenderWorkerPort, type RenderContext } from './render/render-pool.js';
-export { closeRenderPool, sharedRenderPool, availableThreads } from './render/worker-platform.js';
+export { closeRenderPool, sharedRenderPool, availableThreads, setWebRenderWorker, type WebRenderWorker } from './render/worker-platform.js';
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
 export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
 

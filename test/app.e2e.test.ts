@@ -1,12 +1,16 @@
 /**
  * End-to-end test of the browser app (app/) in headless Chromium: builds the app with Vite, serves
  * the static build from 127.0.0.1 with the cross-origin isolation headers, and drives the page
- * with playwright-core: the example CT renders, the DRR follows a pose control, frames per second
- * are measured, a bad file gives a readable error, a synthetic target is registered (stopped,
- * resumed, converged), results export, and no request leaves 127.0.0.1.
+ * with playwright-core: the example CT renders on the library's render pool (pixel-identical to one
+ * thread), the DRR follows a pose control, the slice views are labelled from the affine, frames
+ * per second are measured, a bad file gives a readable error, a synthetic target is registered
+ * with a plain optimizer (stopped, resumed, converged), results export; then the shared LIDC CT is
+ * loaded through the file input into the pinhole (patient-frame) geometry, a target is made and
+ * the robust strategy converges in the browser; no request leaves 127.0.0.1.
  *
  * Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it) or CHROMIUM_PATH; skips with
- * a message otherwise. Screenshots go to output/app-e2e/ (and to DRRKIT_APP_SCREENSHOTS if set).
+ * a message otherwise. The LIDC part needs ../shared and skips (as a subtest) with a message
+ * when it is absent. Screenshots go to output/app-e2e/ (and to DRRKIT_APP_SCREENSHOTS if set).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -17,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { SHARED_ABSENT, sharedPath } from './helpers.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -53,9 +58,10 @@ async function serveStatic(root: string): Promise<{ server: Server; url: string 
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
+const lidcPath = sharedPath('data/lidc2-chest-ct.nii.gz');
 const skip = existsSync(chromiumPath) ? false : `chromium not found at ${chromiumPath} (install Debian's chromium: apt-get install chromium, as .ci/run does, or set CHROMIUM_PATH)`;
 
-test('browser app: live DRRs and registration in headless Chromium', { skip, timeout: 240_000 }, async (t) => {
+test('browser app: live DRRs and registration in headless Chromium', { skip, timeout: 300_000 }, async (t) => {
   const started = performance.now();
   const outDir = await mkdtemp(join(tmpdir(), 'drrkit-app-'));
   const { build } = await import('vite');
@@ -97,7 +103,8 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
       return { mean, std: Math.sqrt(Math.max(0, sumSquares / n - mean * mean)), hash, width: canvas.width, height: canvas.height };
     }, id);
 
-    await page.goto(url);
+    // Two render threads whatever the machine, so the library's pool is exercised everywhere (1-thread page below).
+    await page.goto(`${url}?threads=2`);
     assert.equal(await page.evaluate(() => window.crossOriginIsolated), true, 'the page is cross-origin isolated');
 
     // 1. The example CT renders: the DRR canvas is not blank.
@@ -106,8 +113,12 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     assert.equal(first.width, 128);
     assert.ok(first.std > 10, `the DRR is not blank (pixel spread ${first.std.toFixed(1)})`);
     const threads = Number(await attribute('threads'));
-    t.diagnostic(`example CT rendered after ${((performance.now() - started) / 1000).toFixed(1)} s, ${threads} render thread(s)`);
-    assert.ok(threads >= 1);
+    t.diagnostic(`example CT rendered after ${((performance.now() - started) / 1000).toFixed(1)} s (its DRR built and the pool started in ${await attribute('geometrySeconds')} s), ${threads} render thread(s)`);
+    assert.equal(threads, 2, 'the page renders on the library\'s pool with the 2 threads asked for');
+    assert.equal(await attribute('geometry'), 'seed', 'the example CT opens in the tutorial geometry');
+    // The example CT's voxel axes are P, L, I: the views are still axial, coronal and sagittal in radiological layout.
+    assert.equal(await attribute('sliceLabels'), 'axial:RLAP coronal:RLSI sagittal:APSI');
+    assert.match(await page.textContent('#caption-axial') ?? '', /^Axial · R–L across, A–P down$/);
 
     // 2. Moving a pose control changes the DRR.
     await page.evaluate(() => {
@@ -171,6 +182,7 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     await page.click('#make-target');
     await page.waitForFunction(() => document.body.dataset.target === 'ready', null, { timeout: 20_000 });
     assert.ok((await canvasStats('target')).std > 10, 'the target is not blank');
+    await page.selectOption('#strategy', 'plain');
     await page.selectOption('#optimizer', 'adam');
     await page.click('#register');
     await page.waitForFunction(() => Number(document.body.dataset.iterations ?? 0) >= 3, null, { timeout: 30_000 });
@@ -210,7 +222,64 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     assert.equal(pose.rotation.length, 3);
     await writeFile(join(shots, 'registration.gif'), gif);
 
-    // 7. Offline: nothing was asked of any host but 127.0.0.1, and nothing went wrong in the page.
+    // 7. The LIDC chest CT through the file input: pinhole geometry in the patient frame, slice views
+    //    labelled from its affine (voxel axes L, A, I), a synthetic target, and the robust strategy.
+    await t.test('LIDC CT: file input, world geometry, robust registration', { skip: lidcPath ? false : SHARED_ABSENT }, async () => {
+      const loadStarted = performance.now();
+      await page.setInputFiles('#ct-file', lidcPath!);
+      await page.waitForFunction(() => /lidc2-chest-ct/.test(document.getElementById('volume-info')?.textContent ?? '') && (document.body.dataset.geometryReady ?? '').startsWith('pinhole'), null, { timeout: 60_000 });
+      t.diagnostic(`LIDC CT loaded and its pinhole DRR built in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s: ${await page.textContent('#volume-info')}`);
+      assert.equal(await attribute('geometry'), 'pinhole', 'a CT file opens in the patient-frame geometry');
+      assert.equal(await attribute('sliceLabels'), 'axial:RLAP coronal:RLSI sagittal:APSI');
+      assert.match(await page.textContent('#orientation-code') ?? '', /voxel axes LAI/);
+      for (const [plane, caption] of [['axial', 'Axial · R–L across, A–P down'], ['coronal', 'Coronal · R–L across, S–I down'], ['sagittal', 'Sagittal · A–P across, S–I down']]) {
+        assert.equal(await page.textContent(`#caption-${plane}`), caption);
+      }
+      // A small detector keeps the registration short: 64 × 64 pixels of 12.5 mm (the same field of view).
+      const geometryBefore = await attribute('geometryReady');
+      await page.evaluate(() => {
+        for (const [id, value] of [['size', '64'], ['delx', '12.5']]) {
+          const input = document.getElementById(id) as HTMLInputElement;
+          input.value = value;
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+        }
+      });
+      await page.waitForFunction((before) => (document.body.dataset.geometryReady ?? '') !== before, geometryBefore, { timeout: 30_000 });
+      await page.waitForFunction(() => (document.getElementById('drr') as HTMLCanvasElement).width === 64, null, { timeout: 20_000 });
+      const ap = await canvasStats('drr');
+      assert.ok(ap.std > 10, 'the LIDC AP view is not blank');
+      // Frames per second of the pinhole camera at 64 × 64 on the pool.
+      await page.click('#measure-fps');
+      await page.waitForFunction(() => (document.body.dataset.fps ?? '') !== '' && /64×64/.test(document.getElementById('fps-result')?.textContent ?? ''), null, { timeout: 60_000 });
+      t.diagnostic(`LIDC pinhole DRR at 64×64: ${Number(await attribute('fps')).toFixed(1)} frames/s shown (${await attribute('threads')} render threads)`);
+      await page.fill('#seed', '3');
+      await page.click('#make-target');
+      await page.waitForFunction(() => document.body.dataset.target === 'ready', null, { timeout: 20_000 });
+      await page.selectOption('#strategy', 'robust');
+      // Stop works during the robust strategy, and the outcome says so.
+      await page.click('#register');
+      await page.waitForFunction(() => document.body.dataset.stage !== undefined && document.body.dataset.registration === 'running', null, { timeout: 30_000 });
+      await page.click('#stop');
+      await page.waitForFunction(() => document.body.dataset.registration === 'stopped', null, { timeout: 30_000 });
+      assert.match(await page.textContent('#run-info') ?? '', /^Not converged: stopped/);
+      // The full run.
+      await page.click('#reset-run');
+      await page.click('#register');
+      await page.waitForFunction(() => !['running', undefined].includes(document.body.dataset.registration), null, { timeout: 120_000 });
+      const robustOutcome = await attribute('registration');
+      const robustScore = Number(await attribute('finalLoss'));
+      t.diagnostic(`robust registration on the LIDC CT (64×64, pinhole AP, ${await attribute('threads')} threads): ${robustOutcome}, NCC ${robustScore.toFixed(6)}, ${await attribute('registrationSeconds')} s, ${await attribute('workerChunks')} image chunks rendered by pool workers; ${await page.textContent('#run-info')}`);
+      assert.equal(robustOutcome, 'converged');
+      assert.ok(robustScore > 0.999, `final NCC ${robustScore}`);
+      assert.match(await page.textContent('#run-info') ?? '', /^Converged \(\d+ search poses/);
+      assert.ok(Number(await attribute('workerChunks')) > 0, 'the library\'s pool workers rendered part of the registration');
+      assert.match(await page.textContent('#chip-threads') ?? '', /2 threads \(drrkit render pool\)/);
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(shots, 'lidc-registration.png'), fullPage: true });
+      if (extraShots) await page.screenshot({ path: join(extraShots, 'app-lidc.png'), fullPage: true });
+    });
+
+    // 8. Offline: nothing was asked of any host but 127.0.0.1, and nothing went wrong in the page.
     assert.deepEqual(outside, [], 'no request left 127.0.0.1');
     assert.deepEqual(problems, [], 'no page errors or console errors');
     assert.equal(await page.isHidden('#banner'), true, 'no error banner at the end');

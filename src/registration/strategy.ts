@@ -113,6 +113,12 @@ export interface RobustOptions {
   maxSearchRenders?: number;
   /** Called after every refinement iteration (stage, level factor, record); return false to stop. */
   onIteration?: (stage: string, factor: number, record: IterationRecord) => void | boolean;
+  /**
+   * Called during the stages before refinement — every few search renders (`score`: the best so
+   * far) and every candidate iteration (`score`: that iteration's similarity) — with the work done
+   * and the total; return false to stop (the run then ends unaccepted, with the best pose so far).
+   */
+  onProgress?: (stage: 'search' | 'candidates', done: number, total: number, score: number) => void | boolean;
 }
 
 /** One refinement from a candidate to the finest level. */
@@ -233,13 +239,19 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   }
   const grid: Array<{ rotation: Float64Array; translation: Float64Array; score: number; cell: number[] }> = [];
   const coarseShape = shapeOf(coarse);
-  for (const da of alphas) for (const db of betas) for (const dg of gammas) {
+  let stopped = false, bestSearchScore = -Infinity;
+  search: for (const da of alphas) for (const db of betas) for (const dg of gammas) {
     const rotation = Float64Array.of(euler[0] + da * DEGREE, euler[1] + db * DEGREE, euler[2] + dg * DEGREE);
     for (const sx of shifts[0]) for (const sy of shifts[1]) for (const sz of shifts[2]) {
       const translation = Float64Array.of(start.translation[0] + sx, start.translation[1] + sy, start.translation[2] + sz);
       const image = coarse.drr.render(zyx(rotation, translation));
       // Cells in units of grid steps, so that "neighbour" means one step in any of the six axes.
       grid.push({ rotation, translation, score: similarity.score(coarse.fixed, image, coarseShape)[0], cell: [da / step, db / step, dg / step, sx / translationStep, sy / translationStep, sz / translationStep] });
+      bestSearchScore = Math.max(bestSearchScore, grid[grid.length - 1].score);
+      if (options.onProgress && (grid.length % 16 === 0 || grid.length === renders) && options.onProgress('search', grid.length, renders, bestSearchScore) === false) {
+        stopped = true;
+        break search;
+      }
     }
   }
   grid.sort((a, b) => b.score - a.score);
@@ -254,15 +266,21 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   const trajectory: RobustResult['trajectory'] = [];
   let candidateIterations = 0;
   const ranked: Array<{ rotation: Float64Array; translation: Float64Array; score: number }> = [];
-  for (const candidate of chosen) {
+  const candidateTotal = chosen.length * (options.candidateIterations ?? 40);
+  for (const candidate of stopped ? [] : chosen) {
     const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
     const result = register(registration, coarse.fixed, {
       optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
       maxIterations: options.candidateIterations ?? 40, stopScore: Infinity, similarity,
+      onIteration: options.onProgress && ((record) => {
+        if (options.onProgress!('candidates', candidateIterations + record.iteration + 1, candidateTotal, record.loss) === false) stopped = true;
+        return !stopped;
+      }),
     });
     candidateIterations += result.trajectory.length;
     const finalScore = similarity.score(coarse.fixed, registration.render(), coarseShape)[0];
     ranked.push({ rotation: result.rotation, translation: result.translation, score: finalScore });
+    if (stopped) break;
   }
   ranked.sort((a, b) => b.score - a.score);
 
@@ -271,7 +289,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   const translationTolerance = options.translationToleranceMm ?? 0.01;
   const patience = options.patience ?? 5;
   const attempts: RobustAttempt[] = [];
-  let refineIterations = 0, stopped = false;
+  let refineIterations = 0;
   let best: { rotation: Float64Array; translation: Float64Array; score: number; settled: boolean; attempt: RobustAttempt } | null = null;
   const tries = Math.min(ranked.length, Math.max(1, options.refineCandidates ?? 3));
   for (let rank = 0; rank < tries && !stopped; rank++) {
@@ -313,7 +331,13 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     }
     if (accepted) break;
   }
-  const chosenResult = best!;
+  if (best === null) {
+    // Stopped before any refinement: the best pose found so far, scored on the coarsest level.
+    const fallback = ranked[0] ?? grid[0] ?? { rotation: Float64Array.from(euler), translation: Float64Array.from(start.translation), score: NaN };
+    const attempt: RobustAttempt = { candidate: 0, finalScore: fallback.score, settled: false, plausible: false, accepted: false };
+    best = { rotation: fallback.rotation, translation: fallback.translation, score: fallback.score, settled: false, attempt };
+  }
+  const chosenResult = best;
   let reason = '';
   if (!chosenResult.attempt.accepted) {
     if (stopped) reason = 'stopped before the result was accepted';

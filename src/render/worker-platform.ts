@@ -3,6 +3,13 @@
  * there are. Node's worker_threads are reached through `process.getBuiltinModule` (Node ≥ 20.16),
  * so this module has no static import of Node and loads in a browser too, where Web Workers are
  * used instead.
+ *
+ * In a page built by a bundler (Vite, webpack, …) the worker script must be one of the bundle's
+ * entries, which the library cannot name for the bundler: the page tells the pool how to start a
+ * render worker with {@link setWebRenderWorker}, from a worker entry file of its own whose only
+ * line is `import 'drrkit/<path>/render/render-worker.js'` (the library's worker script). Without
+ * that call, Web Workers load `render-worker.js` beside this module, which works when the
+ * library's dist/ files are served as they are.
  */
 import { RenderPool, type RenderWorkerFactory, type RenderWorkerHandle } from './render-pool.js';
 
@@ -23,27 +30,62 @@ function nodeBuiltin<T>(name: string): T | undefined {
   return typeof process?.getBuiltinModule === 'function' ? (process.getBuiltinModule(name) as T | undefined) : undefined;
 }
 
-/** The URL of the worker script (beside this module, in dist/src/render). */
-const WORKER_SCRIPT = new URL('./render-worker.js', import.meta.url);
+/**
+ * The worker script's file, beside this module (dist/src/render). Held in a variable so that a
+ * bundler does not take `new URL(…, import.meta.url)` for an asset to inline: a bundled page names
+ * its own worker entry through {@link setWebRenderWorker}.
+ */
+const WORKER_SCRIPT_NAME = './render-worker.js';
+
+/** The URL of the worker script. */
+function workerScript(): URL {
+  return new URL(WORKER_SCRIPT_NAME, import.meta.url);
+}
 
 /** Starts Node worker_threads that do not keep the process alive (unref). */
 export function nodeWorkerFactory(): RenderWorkerFactory | null {
   const threads = nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
   if (threads === undefined) return null;
   return (onFailure) => {
-    const worker = new threads.Worker(WORKER_SCRIPT);
+    const worker = new threads.Worker(workerScript());
     worker.unref();
     worker.on('error', onFailure);
     return worker;
   };
 }
 
+/** A started Web Worker, as far as the render pool uses it. */
+export interface WebRenderWorker extends RenderWorkerHandle {
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+}
+
+/** How to start a render Web Worker, when the page says (see {@link setWebRenderWorker}). */
+let startWebRenderWorker: (() => WebRenderWorker) | null = null;
+
+/**
+ * Tells the render pool how to start its Web Workers: `start` returns a new module worker running
+ * the library's worker script (src/render/render-worker.ts). A bundled page needs this, because
+ * only the page's own code can name the worker entry for its bundler — with Vite:
+ *
+ *     // render.worker.ts
+ *     import 'drrkit/dist/src/render/render-worker.js';
+ *     // where the DRRs are made (the page's engine worker)
+ *     setWebRenderWorker(() => new Worker(new URL('./render.worker.ts', import.meta.url), { type: 'module' }));
+ *
+ * Call it before the first multi-threaded render; `null` restores the default (`render-worker.js`
+ * beside this module). A pool already running keeps its workers until `closeRenderPool()`.
+ */
+export function setWebRenderWorker(start: (() => WebRenderWorker) | null): void {
+  startWebRenderWorker = start;
+}
+
 /** Starts module Web Workers (for a page or a worker that is cross-origin isolated). */
 export function webWorkerFactory(): RenderWorkerFactory | null {
-  const WebWorker = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => RenderWorkerHandle & { addEventListener(type: string, listener: (event: unknown) => void): void } }).Worker;
-  if (typeof WebWorker !== 'function') return null;
+  const WebWorker = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => WebRenderWorker }).Worker;
+  if (startWebRenderWorker === null && typeof WebWorker !== 'function') return null;
+  const start = startWebRenderWorker ?? (() => new WebWorker!(workerScript(), { type: 'module' }));
   return (onFailure) => {
-    const worker = new WebWorker(WORKER_SCRIPT, { type: 'module' });
+    const worker = start();
     worker.addEventListener('error', onFailure);
     return worker;
   };
