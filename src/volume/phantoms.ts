@@ -261,9 +261,9 @@ function headAnatomy(): Structure[] {
       const molar = tooth < 5 || tooth > 10;
       const center: Vector3 = [radial * 38 * Math.cos(angle), -6 - radial * 52 * Math.sin(angle), z];
       const size = molar ? 5.5 : 3.6;
-      structures.push({ name: `${arch} tooth ${tooth}`, shape: new Ellipsoid(center, [size, size, 8]), layers: [{ inset: 0, hounsfield: HU.enamel }, { inset: 1.2, hounsfield: HU.dentin }] });
+      structures.push({ name: `${arch} tooth ${tooth}`, shape: new Ellipsoid(center, [size, size, 7]), layers: [{ inset: 0, hounsfield: HU.enamel }, { inset: 1.2, hounsfield: HU.dentin }] });
       if (molar && tooth > 10 && tooth < 14) {
-        structures.push(solid(`amalgam filling ${arch} ${tooth}`, new Ellipsoid([center[0], center[1], z + (arch === 'upper' ? -5 : 5)], [2.8, 2.8, 2]), HU.amalgam));
+        structures.push(solid(`amalgam filling ${arch} ${tooth}`, new Ellipsoid([center[0], center[1], z + (arch === 'upper' ? -2 : 2)], [2.8, 2.8, 2]), HU.amalgam));
       }
     }
   }
