@@ -108,7 +108,10 @@ async function main(): Promise<void> {
     for (const geometry of geometries) {
       const { detector, truth } = geometrySetup(volume, geometry);
       const started = performance.now();
-      const { runs: results, summary } = evaluateRegistration({ volume, detector, truth, runs, seed, strategy: 'robust', robust });
+      const { runs: results, summary } = evaluateRegistration({
+        volume, detector, truth, runs, seed, strategy: 'robust', robust,
+        onRun: (run) => process.stderr.write(`${name} ${geometry} run ${run.index}: mTRE ${run.error.mTRE.toFixed(3)} mm, NCC ${run.finalScore.toFixed(6)}, converged ${run.converged}, ${run.seconds.toFixed(1)} s\n`),
+      });
       const failed = results.filter((run: EvaluationRun) => !(run.error.mTRE < 2) || !run.converged);
       if (outDirectory) writeFileSync(path.join(outDirectory, `${name}-${geometry}.csv`), evaluationCsv(results));
       process.stdout.write(`${JSON.stringify({
