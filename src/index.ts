@@ -9,6 +9,11 @@ export { DrrkitError } from './errors.js';
 export * from './volume/volume.js';
 export { hounsfieldToDensity, minMaxNormalize } from './volume/density.js';
 export { loadExampleCT, type ExampleCTOptions } from './volume/example-ct.js';
+export {
+  loadPhantom, loadHeadPhantom, loadPelvisPhantom, isPhantomName, PHANTOM_NAMES, PHANTOM_HOUNSFIELD,
+  HEAD_PHANTOM_SHAPE, HEAD_PHANTOM_SPACING, PELVIS_PHANTOM_SHAPE, PELVIS_PHANTOM_SPACING, type PhantomName, type PhantomOptions,
+} from './volume/phantoms.js';
+export { cropVolume, flipVolume, clipVolume } from './volume/variants.js';
 export * from './volume/intensity.js';
 export * from './volume/labels.js';
 

@@ -49,7 +49,7 @@ export function formatSummary(summary: EvaluationSummary): string {
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description('measure registration accuracy: N registrations from random starts around a known true pose')
-    .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example"', 'example');
+    .option('--ct <file|example|head|pelvis>', 'CT volume: a file (NIfTI, NRRD, MetaImage, DICOM), "example" (the built-in chest CT) or a procedural phantom: "head", "pelvis"', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
   addGeometryOptions(command)
     .option('--runs <n>', 'number of registrations', '20')

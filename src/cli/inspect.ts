@@ -4,6 +4,7 @@ import { volumeFrame } from '../geometry/world-frame.js';
 import { DICOM_TAGS, dicomString, hasDicomPreamble, parseDicomFile } from '../io/dicom.js';
 import { loadVolumeWithReport, type LoadedVolume } from '../io/load-volume.js';
 import { decodeXray, type LoadedXray } from '../io/xray.js';
+import { isPhantomName } from '../volume/phantoms.js';
 import { volumeRange } from '../volume/volume.js';
 import { parseInteger, type RawOptions } from './options.js';
 
@@ -103,12 +104,12 @@ async function isXray(path: string): Promise<boolean> {
 export function inspectCommand(): Command {
   return new Command('inspect')
     .description('print what drrkit reads from a file: a volume\'s shape, spacing, affine, orientation and values; an X-ray\'s size and, for DICOM, the derived detector and pose with what was assumed')
-    .argument('<file>', '"example", a volume (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, DICOM file or folder) or an X-ray (PNG, TIFF, JPEG, DICOM)')
+    .argument('<file>', '"example", "head", "pelvis", a volume (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd, DICOM file or folder) or an X-ray (PNG, TIFF, JPEG, DICOM)')
     .option('--series <uid>', 'DICOM folder: the SeriesInstanceUID to read (default: the largest series)')
     .option('--frame <index>', 'multi-frame DICOM X-ray: the frame (default 0)')
     .action(async (file: string, options: RawOptions) => {
       let lines: string[];
-      if (file !== 'example' && (await isXray(file))) {
+      if (file !== 'example' && !isPhantomName(file) && (await isXray(file))) {
         const frame = typeof options.frame === 'string' ? parseInteger(options.frame, '--frame') : 0;
         lines = describeXray(await decodeXray(await (await import('../io/files.js')).readFileBytes(file, 'X-ray image'), file, { frame }));
       } else {

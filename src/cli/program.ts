@@ -18,14 +18,15 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI: a DrrkitError prints one line and exits 1; a bug prints its message (stack with DRRKIT_DEBUG=1). */
+/** Runs the CLI: the command's own exit status (0, or e.g. 3 from a failed registration); a DrrkitError prints one line and exits 1; a bug prints its message (stack with DRRKIT_DEBUG=1). */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
   program.commands.forEach((command) => command.exitOverride());
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may set its own status (register: 3 when the registration failed its acceptance test).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof DrrkitError) {

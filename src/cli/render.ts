@@ -33,7 +33,7 @@ function seedVolume(volume: Volume, intensity: IntensityModel, waterAttenuation:
 export function renderCommand(): Command {
   const command = new Command('render')
     .description('render a DRR (simulated X-ray) of a CT at one camera pose')
-    .option('--ct <file|folder|example>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), or "example" for the built-in chest CT', 'example');
+    .option('--ct <file|folder|example|head|pelvis>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), "example" for the built-in chest CT, or a procedural phantom: "head", "pelvis"', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
   addRealDataOptions(command);
   addRotationFormatOptions(command)

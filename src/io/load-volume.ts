@@ -1,5 +1,6 @@
 import { DrrkitError } from '../errors.js';
 import { loadExampleCT } from '../volume/example-ct.js';
+import { isPhantomName, loadPhantom, PHANTOM_NAMES } from '../volume/phantoms.js';
 import type { Volume } from '../volume/volume.js';
 import type { DicomSeriesResult } from './dicom.js';
 import { readNifti } from './nifti.js';
@@ -8,7 +9,7 @@ import { readNifti } from './nifti.js';
 export const VOLUME_EXTENSIONS = ['.nii', '.nii.gz', '.nrrd', '.nhdr', '.mha', '.mhd', '.dcm'];
 
 /** The formats {@link loadVolume} recognises. */
-export type VolumeFormat = 'example' | 'nifti' | 'nrrd' | 'metaimage' | 'dicom';
+export type VolumeFormat = 'example' | 'phantom' | 'nifti' | 'nrrd' | 'metaimage' | 'dicom';
 
 /** Options of {@link loadVolume}. */
 export interface VolumeLoadOptions {
@@ -29,6 +30,7 @@ export interface LoadedVolume {
 /** Which format a path names: by extension, a folder (DICOM series) or the DICOM "DICM" marker. */
 export async function detectVolumeFormat(specification: string): Promise<VolumeFormat> {
   if (specification === 'example') return 'example';
+  if (isPhantomName(specification)) return 'phantom';
   const lower = specification.toLowerCase();
   if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return 'nifti';
   if (lower.endsWith('.nrrd') || lower.endsWith('.nhdr')) return 'nrrd';
@@ -55,13 +57,14 @@ export async function detectVolumeFormat(specification: string): Promise<VolumeF
     // fall through to the message below
   }
   throw new DrrkitError(
-    `${specification}: unsupported volume format; drrkit reads ${VOLUME_EXTENSIONS.join(', ')} files, a DICOM folder, or "example"`,
+    `${specification}: unsupported volume format; drrkit reads ${VOLUME_EXTENSIONS.join(', ')} files, a DICOM folder, "example" or a phantom (${PHANTOM_NAMES.join(', ')})`,
     specification,
   );
 }
 
 /**
- * Loads a CT and says how: `'example'` gives the built-in procedural chest CT; a folder is read as
+ * Loads a CT and says how: `'example'` gives the built-in procedural chest CT, `'head'` and
+ * `'pelvis'` the procedural phantoms (src/volume/phantoms.ts); a folder is read as
  * a DICOM series; a file by its extension (NIfTI, NRRD, MetaImage, DICOM) or, without one, by the
  * DICOM marker. Throws a DrrkitError naming the file when it cannot be read.
  */
@@ -70,6 +73,8 @@ export async function loadVolumeWithReport(specification: string, options: Volum
   switch (format) {
     case 'example':
       return { volume: loadExampleCT(), format };
+    case 'phantom':
+      return { volume: loadPhantom(specification), format };
     case 'nifti':
       return { volume: await readNifti(specification), format };
     case 'nrrd': {
