@@ -10,6 +10,9 @@ import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
 import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumberList, type RawOptions } from './options.js';
 import { TUTORIAL_ROTATION } from './pose-options.js';
+import { withAtomicOutputs } from './command-outputs.js';
+import { requireBoundedWork } from './validate.js';
+import { requireFiniteValues } from '../validation.js';
 
 /** Success rate against initial mTRE: per-bin rates and the cumulative rate up to each bin. */
 function captureRangePlot(summary: EvaluationSummary): Uint8Array {
@@ -44,7 +47,7 @@ export function formatSummary(summary: EvaluationSummary): string {
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description('measure registration accuracy: N registrations from random starts around a known true pose')
-    .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example"', 'example');
+    .option('--ct <file|folder|example>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), or "example"', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' })
     .option('--runs <n>', 'number of registrations', '20')
     .option('--seed <n>', 'seed of the random starts (NumPy-compatible)', '0')
@@ -58,8 +61,8 @@ export function evaluateCommand(): Command {
     .option('--target-oversampling <k>', 'model mismatch: render the target on a k× finer detector, then bin')
     .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
     .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
-    .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png', 'output/evaluate')
-    .action(async (options: RawOptions) => {
+    .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png (all or nothing)', 'output/evaluate')
+    .action(withAtomicOutputs(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
       const detector = detectorOptionsFrom(options);
       createDetector(detector);
@@ -79,6 +82,7 @@ export function evaluateCommand(): Command {
         : undefined;
       const similarity = (text('similarity') ?? 'ncc') as SimilarityName;
       const volume = await loadVolume(String(options.ct));
+      requireBoundedWork(volume, detector.height * (detector.width ?? detector.height), detector.sampling, detector.renderer);
       const centre = [0, 1, 2].map((axis) => (volume.shape[axis] * volume.spacing[axis]) / 2);
       const truth = {
         rotation: Float64Array.from(text('trueRotation') ? parseNumberList(text('trueRotation')!, '--true-rotation', 3) : TUTORIAL_ROTATION),
@@ -102,12 +106,13 @@ export function evaluateCommand(): Command {
         },
       });
       bar?.stop();
+      requireFiniteValues([summary.median.mTRE, summary.median.rotationDegrees, summary.median.translationMm, summary.percentile95.mTRE], 'evaluate: the summary');
       const outDirectory = String(options.outDir);
       const details = { ct: volume.source, similarity, targetModel, seed, detector, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
       await writeFileAtomic(path.join(outDirectory, 'summary.json'), new TextEncoder().encode(`${JSON.stringify({ ...summary, ...details }, null, 2)}\n`));
       await writeFileAtomic(path.join(outDirectory, 'runs.csv'), new TextEncoder().encode(evaluationCsv(results)));
       await writeFileAtomic(path.join(outDirectory, 'capture-range.png'), captureRangePlot(summary));
       process.stdout.write(`${formatSummary(summary)}\nwrote summary.json, runs.csv and capture-range.png to ${outDirectory}/\n`);
-    });
+    }));
   return command;
 }

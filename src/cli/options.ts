@@ -2,14 +2,11 @@ import { Option, type Command } from 'commander';
 import { DrrkitError } from '../errors.js';
 import type { DRROptions, DensityMode } from '../drr.js';
 import { parseRendererName } from '../render/renderer.js';
+import { parseStrictList } from './validate.js';
 
-/** Parses "a,b,c" into numbers, naming the flag when a value is not a finite number. */
+/** Parses "a,b,c" into numbers (decimal notation only), naming the flag when a value is not a finite number. */
 export function parseNumberList(text: string, flag: string, count?: number): number[] {
-  const parts = text.split(',').map((part) => part.trim());
-  const values = parts.map((part) => (part === '' ? NaN : Number(part)));
-  values.forEach((value, index) => {
-    if (!Number.isFinite(value)) throw new DrrkitError(`${flag}: value ${index + 1} ("${parts[index]}") is not a finite number`, flag);
-  });
+  const values = parseStrictList(text, flag);
   if (count !== undefined && values.length !== count) {
     throw new DrrkitError(`${flag}: expected ${count} comma-separated numbers, got ${values.length}`, flag);
   }

@@ -16,11 +16,12 @@
  * world geometry refuses it.
  */
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
-import { inflateSync } from 'fflate';
 import { DrrkitError } from '../errors.js';
 import { lpsToRasAffine } from '../geometry/world-frame.js';
 import { createVolume, type Volume } from '../volume/volume.js';
 import { decodeJpegBaselineFrame, decodeJpegLosslessFrame, decodeRleFrame, requireDecodableSyntax, transferSyntaxName } from './dicom-codecs.js';
+import { readerLimits } from './limits.js';
+import { inflate } from './raw-voxels.js';
 
 /** dicom-parser is CommonJS: its functions come through the default export. */
 const { parseDicom, readEncapsulatedImageFrame, readEncapsulatedPixelDataFromFragments, createJPEGBasicOffsetTable } = dicomParser;
@@ -112,7 +113,7 @@ export function parseDicomFile(bytes: Uint8Array, source: string): DicomFile {
     dataSet = parseDicom(bytes, {
       ...(part10 ? {} : { TransferSyntaxUID: '1.2.840.10008.1.2' }),
       inflater: (array: Uint8Array, position: number) => {
-        const inflated = inflateSync(array.subarray(position));
+        const inflated = inflate(array.subarray(position), source, 'deflate', { maxBytes: Math.min(readerLimits().maxFileBytes, 512 * 1024 * 1024), describe: 'a DICOM data set' });
         const full = new Uint8Array(position + inflated.length);
         full.set(array.subarray(0, position));
         full.set(inflated, position);
@@ -127,7 +128,7 @@ export function parseDicomFile(bytes: Uint8Array, source: string): DicomFile {
     }
     throw new DrrkitError(`${source}: damaged DICOM file (${message})`, source);
   }
-  const transferSyntaxUid = (dataSet.string(DICOM_TAGS.transferSyntaxUid) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();
+  const transferSyntaxUid = (tolerant(() => dataSet.string(DICOM_TAGS.transferSyntaxUid)) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim() || '1.2.840.10008.1.2';
   return { source, dataSet, transferSyntaxUid };
 }
 
@@ -137,35 +138,55 @@ export async function readDicomFile(path: string): Promise<DicomFile> {
   return parseDicomFile(await readFileBytes(path, 'DICOM file'), path);
 }
 
-/** A string value (trimmed), or undefined. */
+/** `read()`, or undefined when the parser throws (a damaged element never escapes as an internal error). */
+function tolerant<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The raw text of a string element (all values, NULs and padding removed), or undefined when it
+ * is absent, empty or unreadable. Every tag read goes through here or {@link dicomUint16}: a
+ * mangled element reads as absent instead of breaking the parser's accessors.
+ */
+function elementText(file: DicomFile, tag: string): string | undefined {
+  const element = file.dataSet.elements[tag];
+  if (!element || !(element.length > 0)) return undefined;
+  const text = tolerant(() => file.dataSet.string(tag));
+  return typeof text === 'string' ? text.replace(/\0/g, '') : undefined;
+}
+
+/** A string value (trimmed; value `index` of a multi-valued element), or undefined when absent, empty or unreadable. */
 export function dicomString(file: DicomFile, tag: string, index?: number): string | undefined {
-  const value = file.dataSet.string(tag, index);
+  const text = elementText(file, tag);
+  if (text === undefined) return undefined;
+  const value = index === undefined ? text.trim() : text.split('\\')[index]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** A DS/IS value as a number, or undefined when absent or not a number. */
+/** A DS/IS value as a finite number, or undefined when absent, unreadable or not a number. */
 export function dicomNumber(file: DicomFile, tag: string, index = 0): number | undefined {
-  const element = file.dataSet.elements[tag];
-  if (!element || element.length === 0) return undefined;
-  const value = file.dataSet.floatString(tag, index);
-  return value !== undefined && Number.isFinite(value) ? value : undefined;
+  const text = dicomString(file, tag, index);
+  if (text === undefined || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
 }
 
-/** All numbers of a multi-valued DS/IS element (empty when absent). */
+/** All numbers of a multi-valued DS/IS element (empty when absent; NaN for a value that is not a number). */
 export function dicomNumbers(file: DicomFile, tag: string): number[] {
-  const element = file.dataSet.elements[tag];
-  if (!element || element.length === 0) return [];
-  const count = file.dataSet.numStringValues(tag) ?? 0;
-  const values: number[] = [];
-  for (let index = 0; index < count; index++) values.push(file.dataSet.floatString(tag, index) ?? NaN);
-  return values;
+  const text = elementText(file, tag);
+  if (text === undefined || text.trim() === '') return [];
+  return text.split('\\').slice(0, 65536).map((_, index) => dicomNumber(file, tag, index) ?? NaN);
 }
 
-/** A US value, or undefined. */
+/** A US value, or undefined when absent or unreadable. */
 export function dicomUint16(file: DicomFile, tag: string): number | undefined {
   const element = file.dataSet.elements[tag];
   if (!element || element.length < 2) return undefined;
-  return file.dataSet.uint16(tag);
+  return tolerant(() => file.dataSet.uint16(tag));
 }
 
 /** A required number list of `count` values; throws a DrrkitError naming the file and tag otherwise. */
@@ -438,6 +459,13 @@ export async function readDicomSeries(path: string, options: DicomSeriesOptions 
     });
   }
   if (headers.length === 0) {
+    const volumes = files.filter((file) => /\.(nii|nii\.gz|nrrd|nhdr|mha|mhd)$/i.test(file));
+    if (isFolder && volumes.length > 0) {
+      throw new DrrkitError(
+        `${path}: a folder is read as a DICOM series, but it holds no DICOM image; it holds ${volumes.length} NIfTI/NRRD/MetaImage file(s), e.g. ${volumes[0]}: pass one file, not the folder`,
+        path,
+      );
+    }
     throw new DrrkitError(`${path}: no DICOM image found${firstProblem ? ` (${firstProblem})` : ` among ${files.length} file(s)`}`, path);
   }
   const groups = new Map<string, SliceHeader[]>();
