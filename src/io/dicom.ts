@@ -78,12 +78,26 @@ const TAG_NAMES: Record<string, string> = {
   x7fe00010: 'PixelData (7FE0,0010)',
 };
 
+/**
+ * The parsed data set: dicom-parser's DataSet, declared here with only what drrkit's public API
+ * needs, so that drrkit's type declarations never pull in dicom-parser's (which name Node's
+ * `Buffer` and break a consumer's strict build without @types/node). Read tags with
+ * {@link dicomString}, {@link dicomNumber}, {@link dicomNumbers} and {@link dicomUint16}, which
+ * never throw on a damaged element.
+ */
+export interface DicomDataSet {
+  /** Elements by tag ("x00100020"). */
+  readonly elements: { readonly [tag: string]: { readonly tag: string; readonly length: number; readonly dataOffset: number } | undefined };
+  /** The bytes the data set was parsed from. */
+  readonly byteArray: Uint8Array;
+}
+
 /** A parsed DICOM file: its data set and transfer syntax. */
 export interface DicomFile {
   /** Path or name, for messages. */
   readonly source: string;
-  /** The parsed data set (dicom-parser). */
-  readonly dataSet: DataSet;
+  /** The parsed data set (dicom-parser's DataSet underneath). */
+  readonly dataSet: DicomDataSet;
   /** Transfer syntax UID (from the file meta information, or implicit VR little endian without it). */
   readonly transferSyntaxUid: string;
 }
@@ -129,7 +143,12 @@ export function parseDicomFile(bytes: Uint8Array, source: string): DicomFile {
     throw new DrrkitError(`${source}: damaged DICOM file (${message})`, source);
   }
   const transferSyntaxUid = (tolerant(() => dataSet.string(DICOM_TAGS.transferSyntaxUid)) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim() || '1.2.840.10008.1.2';
-  return { source, dataSet, transferSyntaxUid };
+  return { source, dataSet: dataSet as unknown as DicomDataSet, transferSyntaxUid };
+}
+
+/** dicom-parser's DataSet behind a {@link DicomFile} (drrkit's public type leaves its declarations out). */
+function parserDataSet(file: DicomFile): DataSet {
+  return file.dataSet as unknown as DataSet;
 }
 
 /** Reads and parses one DICOM file; see {@link parseDicomFile}. */
@@ -155,7 +174,7 @@ function tolerant<T>(read: () => T): T | undefined {
 function elementText(file: DicomFile, tag: string): string | undefined {
   const element = file.dataSet.elements[tag];
   if (!element || !(element.length > 0)) return undefined;
-  const text = tolerant(() => file.dataSet.string(tag));
+  const text = tolerant(() => parserDataSet(file).string(tag));
   return typeof text === 'string' ? text.replace(/\0/g, '') : undefined;
 }
 
@@ -186,7 +205,7 @@ export function dicomNumbers(file: DicomFile, tag: string): number[] {
 export function dicomUint16(file: DicomFile, tag: string): number | undefined {
   const element = file.dataSet.elements[tag];
   if (!element || element.length < 2) return undefined;
-  return tolerant(() => file.dataSet.uint16(tag));
+  return tolerant(() => parserDataSet(file).uint16(tag));
 }
 
 /** A required number list of `count` values; throws a DrrkitError naming the file and tag otherwise. */
@@ -253,7 +272,7 @@ export function pixelLayout(file: DicomFile): PixelLayout {
 
 /** The encapsulated bytes of one frame. */
 function encapsulatedFrame(file: DicomFile, element: Element, frame: number, frames: number, isJpeg: boolean): Uint8Array {
-  const { dataSet } = file;
+  const dataSet = parserDataSet(file);
   const fragments = element.fragments ?? [];
   if (fragments.length === 0) throw new DrrkitError(`${file.source}: the encapsulated pixel data holds no fragment`, file.source);
   if (frames === 1) return readEncapsulatedPixelDataFromFragments(dataSet, element, 0, fragments.length) as Uint8Array;
@@ -271,7 +290,7 @@ function encapsulatedFrame(file: DicomFile, element: Element, frame: number, fra
 export function decodeDicomFrames(file: DicomFile, layout: PixelLayout = pixelLayout(file), frameIndices?: readonly number[]): Float32Array[] {
   const source = file.source;
   const syntax = requireDecodableSyntax(file.transferSyntaxUid, source);
-  const element = file.dataSet.elements[DICOM_TAGS.pixelData];
+  const element = parserDataSet(file).elements[DICOM_TAGS.pixelData];
   if (!element) throw new DrrkitError(`${source}: missing tag ${TAG_NAMES[DICOM_TAGS.pixelData]}: the file holds no image`, source);
   const { rows, columns, frames, bitsAllocated } = layout;
   const pixelCount = rows * columns;
