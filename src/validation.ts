@@ -25,8 +25,8 @@ export interface Range {
 
 /** The accepted ranges, by kind of quantity. */
 export const PHYSICAL_RANGES = {
-  /** Source-to-detector, source-to-isocentre distances (sdd, sod, sdr): up to 100 m. */
-  distanceMm: { min: 0, minExclusive: true, max: 1e5, unit: 'mm' },
+  /** Source-to-detector, source-to-isocentre distances (sdd, sod, sdr): 1 mm to 100 m. */
+  distanceMm: { min: 1, max: 1e5, unit: 'mm' },
   /** Detector pixel size (delx, dely). */
   pixelSizeMm: { min: 1e-4, max: 1e3, unit: 'mm' },
   /** Voxel spacing of a volume. */
