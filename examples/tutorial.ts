@@ -6,10 +6,8 @@
  * 1. Generate a target X-ray; 2. initialise a moving DRR from a random pose; 3. measure the loss;
  * 4. back-propagate to the pose parameters and step, with four optimizers; then visualise.
  */
-import { DRR, loadExampleCT, NormalizedCrossCorrelation, NumpyRandom, Registration, register } from '../src/index.js';
-import type { RegisterOptions } from '../src/index.js';
-import { tutorialInitialPose } from '../src/registration/random.js';
-import { registerAndRecord, writeComparisonOutputs, type RecordedRun } from '../src/registration/outputs.js';
+import { DRR, loadExampleCT, NormalizedCrossCorrelation, NumpyRandom, Registration, register, registerAndRecord, tutorialInitialPose, writeComparisonOutputs, type RecordedRun } from 'drrkit';
+import type { RegisterOptions } from 'drrkit';
 
 const random = new NumpyRandom(39); // np.random.seed(39)
 

@@ -37,3 +37,35 @@ export function requirePositiveInteger(value: number, what: string): number {
   }
   return value;
 }
+
+/**
+ * A value from a file (a header field, a tag, a name) made safe to echo in a message: control
+ * and non-ASCII characters become `\xNN` / `\u{…}` escapes and the text is cut to `limit`
+ * characters with "…". Use it whenever a message repeats something read from an input file.
+ */
+export function quoteValue(value: string, limit = 80): string {
+  let out = '';
+  for (const character of value) {
+    if (out.length >= limit) return `${out}…`;
+    const code = character.codePointAt(0)!;
+    if (code >= 0x20 && code < 0x7f) out += character;
+    else if (code < 0x100) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += `\\u{${code.toString(16)}}`;
+  }
+  return out;
+}
+
+/**
+ * A whole message made safe for a terminal: control characters other than none are escaped
+ * (a message is one line), printable Unicode is kept, and it is cut to `limit` characters.
+ */
+export function sanitizeMessage(message: string, limit = 600): string {
+  let out = '';
+  for (const character of message) {
+    if (out.length >= limit) return `${out}…`;
+    const code = character.codePointAt(0)!;
+    if (code < 0x20 || (code >= 0x7f && code < 0xa0) || code === 0x2028 || code === 0x2029 || code === 0xfffd) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += character;
+  }
+  return out;
+}

@@ -25,7 +25,7 @@ export { parseNrrd, readNrrd } from './io/nrrd.js';
 export { parseMetaImage, readMetaImage } from './io/metaimage.js';
 export {
   readDicomSeries, readDicomVolume, readDicomFile, parseDicomFile, decodeDicomFrames, pixelLayout, assembleSeries,
-  type DicomFile, type DicomSeriesResult, type DicomSeriesSummary, type DicomSeriesOptions, type PixelLayout,
+  type DicomFile, type DicomDataSet, type DicomSeriesResult, type DicomSeriesSummary, type DicomSeriesOptions, type PixelLayout,
 } from './io/dicom.js';
 export { SUPPORTED_TRANSFER_SYNTAXES, transferSyntaxName, type TransferSyntax } from './io/dicom-codecs.js';
 export {
@@ -75,4 +75,9 @@ export * from './registration/strategy.js';
 export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';
-export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, type RecordedRun } from './registration/outputs.js';
+export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, withOutputSettings, parseAnimationFormats, type RecordedRun, type AnimationFormat, type OutputSettings } from './registration/outputs.js';
+export { PHYSICAL_RANGES, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, describeRange, inRange, requireInRange, requireFiniteValues, requirePlausibleVoxelValues, type Range } from './validation.js';
+export { readerLimits, setReaderLimits, type ReaderLimits } from './io/limits.js';
+export { readFileBytes, readDetachedFile, writeFileAtomic, writeOutputsAtomically, type ReadOptions, type DetachedFileOptions } from './io/files.js';
+export { checkDeclaredImageSize } from './io/image-dimensions.js';
+export { quoteValue } from './errors.js';

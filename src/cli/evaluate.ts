@@ -14,6 +14,9 @@ import { convertRotation } from '../geometry/rotation.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { TUTORIAL_ROTATION } from './pose-options.js';
+import { withAtomicOutputs } from './command-outputs.js';
+import { requireBoundedWork } from './validate.js';
+import { requireFiniteValues } from '../validation.js';
 
 /** Success rate against initial mTRE: per-bin rates and the cumulative rate up to each bin. */
 function captureRangePlot(summary: EvaluationSummary): Uint8Array {
@@ -49,7 +52,7 @@ export function formatSummary(summary: EvaluationSummary): string {
 export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description('measure registration accuracy: N registrations from random starts around a known true pose')
-    .option('--ct <file|example|head|pelvis>', 'CT volume: a file (NIfTI, NRRD, MetaImage, DICOM), "example" (the built-in chest CT) or a procedural phantom: "head", "pelvis"', 'example');
+    .option('--ct <file|folder|example|head|pelvis>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), "example" (the built-in chest CT) or a procedural phantom: "head", "pelvis"', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
   addGeometryOptions(command)
     .option('--runs <n>', 'number of registrations', '20')
@@ -67,8 +70,8 @@ export function evaluateCommand(): Command {
     .option('--target-oversampling <k>', 'model mismatch: render the target on a k× finer detector, then bin')
     .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
     .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
-    .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png', 'output/evaluate')
-    .action(async (options: RawOptions) => {
+    .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png (all or nothing)', 'output/evaluate')
+    .action(withAtomicOutputs(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
       createDetector(detectorOptionsFrom(options));
       const geometry = geometryOptionsFrom(options);
@@ -89,6 +92,8 @@ export function evaluateCommand(): Command {
         : undefined;
       const similarity = (text('similarity') ?? 'ncc') as SimilarityName;
       const volume = await loadVolume(String(options.ct));
+      const seedDetector = detectorOptionsFrom(options);
+      requireBoundedWork(volume, seedDetector.height * (seedDetector.width ?? seedDetector.height), seedDetector.sampling, seedDetector.renderer);
       let defaultTruth: PoseParameters;
       if (geometry.world) {
         const probe = new DRR(volume, { ...detector, threads: 1 });
@@ -127,12 +132,13 @@ export function evaluateCommand(): Command {
         },
       });
       bar?.stop();
+      requireFiniteValues([summary.median.mTRE, summary.median.rotationDegrees, summary.median.translationMm, summary.percentile95.mTRE], 'evaluate: the summary');
       const outDirectory = String(options.outDir);
       const details = { ct: volume.source, geometry: geometry.world ? 'world' : 'seed', view: geometry.world ? geometry.view : undefined, similarity, targetModel, seed, detector, robust, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
       await writeFileAtomic(path.join(outDirectory, 'summary.json'), new TextEncoder().encode(`${JSON.stringify({ ...summary, ...details }, null, 2)}\n`));
       await writeFileAtomic(path.join(outDirectory, 'runs.csv'), new TextEncoder().encode(evaluationCsv(results)));
       await writeFileAtomic(path.join(outDirectory, 'capture-range.png'), captureRangePlot(summary));
       process.stdout.write(`${formatSummary(summary)}\nwrote summary.json, runs.csv and capture-range.png to ${outDirectory}/\n`);
-    });
+    }));
   return command;
 }

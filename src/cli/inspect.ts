@@ -17,6 +17,16 @@ function show(value: number): string {
   return Object.is(rounded, -0) ? '0' : String(rounded);
 }
 
+/**
+ * A hint when a volume's values do not look like Hounsfield units (air ≈ −1000, water 0, bone
+ * several hundred), which the default density conversion (`--density diffdrr`) assumes.
+ */
+export function hounsfieldHint(min: number, max: number): string | undefined {
+  if (min >= -1100 && min <= -500 && max >= 100 && max <= 5000) return undefined;
+  if (min >= -3100 && min < -1100 && max >= 100 && max <= 32767) return undefined; // padding values (−2000, −3024) outside the field of view
+  return `the values do not look like Hounsfield units (air ≈ −1000, water 0, bone > 300), which the default --density diffdrr assumes; use --density minmax or raw (or rescale the CT to HU)`;
+}
+
 /** The lines that describe a loaded volume. */
 export function describeVolume(loaded: LoadedVolume): string[] {
   const { volume } = loaded;
@@ -27,6 +37,8 @@ export function describeVolume(loaded: LoadedVolume): string[] {
   ];
   const range = volumeRange(volume);
   lines.push(`  values: ${show(range.min)} … ${show(range.max)}`);
+  const hint = hounsfieldHint(range.min, range.max);
+  if (hint) lines.push(`  note: ${hint}`);
   lines.push('  affine (voxel index → RAS mm; drrkit stores every format in RAS):');
   for (let row = 0; row < 4; row++) lines.push(`    [${Array.from(volume.affine.subarray(4 * row, 4 * row + 4), show).join(', ')}]`);
   try {
@@ -89,14 +101,15 @@ async function isXray(path: string): Promise<boolean> {
   }
   const { readFileBytes } = await import('../io/files.js');
   const bytes = await readFileBytes(path);
-  if (bytes[0] === 0x89 && bytes[1] === 0x50) return true; // PNG
-  if ((bytes[0] === 0x49 && bytes[1] === 0x49) || (bytes[0] === 0x4d && bytes[1] === 0x4d)) return true; // TIFF
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return true; // JPEG
+  // DICOM first: its 128-byte preamble may start like a TIFF ("II*\0", allowed by DICOM).
   if (hasDicomPreamble(bytes)) {
     const file = parseDicomFile(bytes, path);
     const modality = dicomString(file, DICOM_TAGS.modality) ?? '';
     return XRAY_MODALITIES.has(modality) || !file.dataSet.elements[DICOM_TAGS.imagePositionPatient];
   }
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return true; // PNG
+  if ((bytes[0] === 0x49 && bytes[1] === 0x49) || (bytes[0] === 0x4d && bytes[1] === 0x4d)) return true; // TIFF
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return true; // JPEG
   return false;
 }
 

@@ -3,14 +3,11 @@ import { DrrkitError } from '../errors.js';
 import type { AnyDRROptions, DRROptions, DensityMode, PinholeDRROptions } from '../drr.js';
 import type { Orientation } from '../geometry/world-camera.js';
 import { parseRendererName } from '../render/renderer.js';
+import { parseStrictList } from './validate.js';
 
-/** Parses "a,b,c" into numbers, naming the flag when a value is not a finite number. */
+/** Parses "a,b,c" into numbers (decimal notation only), naming the flag when a value is not a finite number. */
 export function parseNumberList(text: string, flag: string, count?: number): number[] {
-  const parts = text.split(',').map((part) => part.trim());
-  const values = parts.map((part) => (part === '' ? NaN : Number(part)));
-  values.forEach((value, index) => {
-    if (!Number.isFinite(value)) throw new DrrkitError(`${flag}: value ${index + 1} ("${parts[index]}") is not a finite number`, flag);
-  });
+  const values = parseStrictList(text, flag);
   if (count !== undefined && values.length !== count) {
     throw new DrrkitError(`${flag}: expected ${count} comma-separated numbers, got ${values.length}`, flag);
   }

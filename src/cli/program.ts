@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { DrrkitError } from '../errors.js';
+import { DrrkitError, sanitizeMessage } from '../errors.js';
+import { setReaderLimits } from '../io/limits.js';
+import { validateFlags } from './validate.js';
 import { evaluateCommand } from './evaluate.js';
 import { inspectCommand } from './inspect.js';
 import { registerCommand } from './register.js';
@@ -10,11 +12,24 @@ export function buildProgram(): Command {
   const program = new Command('drrkit')
     .description('differentiable X-ray rendering (DRRs) and 2D/3D registration')
     .version('0.1.0')
+    .option('--allow-external-data', 'let NRRD/MetaImage headers name data files outside their own folder (refused by default)', false)
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(renderCommand());
   program.addCommand(inspectCommand());
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
+  // Commander's own messages ("error: unknown option …") in drrkit's form, "drrkit: …".
+  const output = {
+    writeErr: (text: string) => process.stderr.write(text.replace(/^error: /, 'drrkit: ')),
+    outputError: (text: string, write: (text: string) => void) => write(text.replace(/^error: /, 'drrkit: ')),
+  };
+  program.configureOutput(output);
+  for (const command of program.commands) command.configureOutput(output);
+  // Every flag with a rule in src/cli/validate.ts is checked before any command runs.
+  program.hook('preAction', (root, action) => {
+    if (root.opts().allowExternalData === true) setReaderLimits({ allowExternalDataFiles: true });
+    validateFlags(action.opts());
+  });
   return program;
 }
 
@@ -30,15 +45,15 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     if (error instanceof DrrkitError) {
-      process.stderr.write(`drrkit: ${error.message}\n`);
+      process.stderr.write(`drrkit: ${sanitizeMessage(error.message)}\n`);
       return 1;
     }
     const message = error instanceof Error ? error.message : String(error);
-    if (/Array buffer allocation failed|Invalid typed array length|out of memory/i.test(message)) {
-      process.stderr.write(`drrkit: not enough memory: ${message}\n`);
+    if (/Array buffer allocation failed|Invalid typed array length|out of memory|could not allocate memory|Cannot allocate Wasm memory|Aborted\(OOM\)|Maximum call stack size exceeded/i.test(message)) {
+      process.stderr.write(`drrkit: not enough memory: ${sanitizeMessage(message)}\n`);
       return 1;
     }
-    process.stderr.write(`drrkit: internal error: ${message} (please report; set DRRKIT_DEBUG=1 for details)\n`);
+    process.stderr.write(`drrkit: internal error: ${sanitizeMessage(message)} (please report; set DRRKIT_DEBUG=1 for details)\n`);
     if (process.env.DRRKIT_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
     return 2;
   }

@@ -24,6 +24,14 @@ import { pyramidLevels, registerRobust, type RobustOptions } from '../registrati
 import type { Volume } from '../volume/volume.js';
 import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
+import { addAnimationOptions, withAtomicOutputs } from './command-outputs.js';
+import { requireBoundedWork } from './validate.js';
+
+/** True when the command runs with --degrees (outputs and printed poses in degrees). */
+let degreesFlag = false;
+function degreesOut(): boolean {
+  return degreesFlag;
+}
 
 /** The four optimizer settings of the tutorial, in its order. */
 export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
@@ -123,7 +131,7 @@ export function registerCommand(): Command {
   const command = new Command('register')
     .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
     .addHelpText('after', '\nExit status: 0 registered (robust: the result passed the acceptance test), 3 the registration did not converge (result.json says why), 1 bad input, 2 internal error.')
-    .option('--ct <file|example|head|pelvis>', 'CT volume: a file (NIfTI, NRRD, MetaImage, DICOM), "example" for the built-in chest CT or a procedural phantom: "head", "pelvis"', 'example')
+    .option('--ct <file|folder|example|head|pelvis>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), "example" for the built-in chest CT, or a procedural phantom: "head", "pelvis"', 'example')
     .option('--xray <file>', 'target X-ray image: PNG, JPEG, TIFF (8/16-bit or float) or DICOM (DX, CR, XA, RF)')
     .option('--xray-dicom <file>', 'a DICOM X-ray as target AND geometry: the file-frame (world) camera from its C-arm tags (SID, SOD, pixel spacing, positioner angles) starts the registration; --xray-resize with --height/--width resamples it')
     .option('--xray-frame <n>', 'frame of a multi-frame DICOM X-ray', '0')
@@ -156,12 +164,14 @@ export function registerCommand(): Command {
     .addOption(new Option('--similarity <name>', 'image similarity to maximise').choices(SIMILARITY_NAMES as unknown as string[]).default('ncc'))
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
-    .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations', 'output/register')
-    .action(async (options: RawOptions, self: Command) => {
+    .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations (all or nothing)', 'output/register');
+  addAnimationOptions(command)
+    .action(withAtomicOutputs(async (options: RawOptions, self: Command) => {
       const geometry = geometryOptionsFrom(options);
       const drrOptions = geometry.drrOptions;
       const seedOptions = detectorOptionsFrom(options);
       createDetector(seedOptions);
+      degreesFlag = options.degrees === true;
       const outDirectory = String(options.outDir);
       const given = (name: string) => self.getOptionValueSource(name) === 'cli';
       const loop = loopOptionsFrom(options);
@@ -176,10 +186,11 @@ export function registerCommand(): Command {
         await runWorldDicom(volume, seedOptions, loop, options, outDirectory, { size: given('height') || given('width'), stopScore: given('stopNcc') });
         return;
       }
+      requireBoundedWork(volume, seedOptions.height * (seedOptions.width ?? seedOptions.height), seedOptions.sampling, seedOptions.renderer);
       const drr = new DRR(volume, drrOptions);
       const worldTruth = geometry.world ? worldViewPose(drr, geometry.view, geometry.sod) : undefined;
       await runSingle(drr, volume, loop, options, outDirectory, worldTruth);
-    });
+    }));
   return command;
 }
 
@@ -193,8 +204,8 @@ async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, option
   const seed = parseInteger(String(options.seed ?? '39'), '--seed');
   const start = tutorialInitialPose(truth.rotation, truth.translation, new NumpyRandom(seed));
   process.stdout.write(
-    `target: ${volume.source} at ZYX (${Array.from(truth.rotation, (v) => v.toFixed(4)).join(', ')}) rad, (${Array.from(truth.translation, (v) => v.toFixed(2)).join(', ')}) mm\n` +
-      `start (seed ${seed}): (${Array.from(start.rotation, (v) => v.toFixed(4)).join(', ')}) rad, (${Array.from(start.translation, (v) => v.toFixed(2)).join(', ')}) mm\n`,
+    `target: ${volume.source} at ZYX (${Array.from(truth.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(4)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(truth.translation, (v) => v.toFixed(2)).join(', ')}) mm\n` +
+      `start (seed ${seed}): (${Array.from(start.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(4)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(start.translation, (v) => v.toFixed(2)).join(', ')}) mm\n`,
   );
   const runs: RecordedRun[] = [];
   for (const { label, options: runOptions } of TUTORIAL_RUNS) {
@@ -359,7 +370,7 @@ async function runRobust(
   process.stdout.write(
     `robust: ${verdict}; ${result.iterations.search} search renders, ${result.iterations.candidates} candidate and ` +
       `${result.iterations.refine} refinement iterations over ${result.attempts.length} attempt(s) in ${result.seconds.toFixed(2)} s\n` +
-      `final pose (ZYX): (${Array.from(finalZyx.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(finalZyx.translation, (v) => v.toFixed(3)).join(', ')}) mm\n`,
+      `final pose (ZYX): (${Array.from(finalZyx.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(5)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(finalZyx.translation, (v) => v.toFixed(3)).join(', ')}) mm\n`,
   );
   const written = await writeRunOutputs(outDirectory, run, {
     fixed, truth, ...naming,
@@ -426,5 +437,5 @@ async function runWorldDicom(
     fixed, parameterization: 'euler_angles', convention: 'ZYX',
     details: { ...details, ct: volume.source, geometry: 'world', detector: geometry.detector, initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
   });
-  process.stdout.write(`final pose (world, ZYX): (${Array.from(run.result.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(run.result.translation, (v) => v.toFixed(3)).join(', ')}) mm\nwrote ${written.length} files to ${outDirectory}/\n`);
+  process.stdout.write(`final pose (world, ZYX): (${Array.from(run.result.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(5)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(run.result.translation, (v) => v.toFixed(3)).join(', ')}) mm\nwrote ${written.length} files to ${outDirectory}/\n`);
 }

@@ -16,6 +16,8 @@ import { createVolume, type Volume } from '../volume/volume.js';
 import { WorldDRR } from '../world-drr.js';
 import { addDetectorOptions, addRealDataOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags } from './pose-options.js';
+import { requireBoundedWork } from './validate.js';
+import { requireFiniteValues } from '../validation.js';
 
 /** The text of a string flag, or undefined. */
 function flag(options: RawOptions, name: string): string | undefined {
@@ -87,6 +89,8 @@ export function renderCommand(): Command {
       }
 
       const volume = await loadVolume(String(options.ct), { seriesInstanceUid: flag(options, 'series') });
+      const detectorPixels = world ? createWorldDetector(worldDetector!) : createDetector(drrOptions);
+      requireBoundedWork(volume, detectorPixels.height * detectorPixels.width, drrOptions.sampling, drrOptions.renderer);
       const labels = flag(options, 'labels') !== undefined ? await loadVolume(flag(options, 'labels')!) : undefined;
       if (labels) requireMatchingLabels(volume, labels);
 
@@ -159,6 +163,7 @@ export function renderCommand(): Command {
         description = `${base.settings.renderer} DRR`;
       }
       const milliseconds = performance.now() - started;
+      images.forEach((image) => requireFiniteValues(image, `${out}: the DRR`, 'check --sdr/--sdd/--sod, the pixel size, --i0 and the CT\'s values'));
       const pages: Image2D[] = images.map((data) => ({ data, height, width }));
       if (pages.length > 1 || channels) {
         const { writeFileAtomic } = await import('../io/files.js');

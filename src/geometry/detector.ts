@@ -1,4 +1,5 @@
 import { DrrkitError, requireFinite, requirePositive, requirePositiveInteger } from '../errors.js';
+import { MAXIMUM_DETECTOR_PIXELS, PHYSICAL_RANGES, requireInRange } from '../validation.js';
 import { applyMatrix3, type Vector3 } from './matrix3.js';
 import type { RigidTransform } from './rigid-transform.js';
 
@@ -58,16 +59,24 @@ export function createDetector(options: DetectorOptions): Detector {
       );
     }
   }
+  requireDetectorPixelCount(height, width);
   return {
-    sdr: requirePositive(options.sdr, 'sdr'),
+    sdr: requireInRange(requirePositive(options.sdr, 'sdr'), PHYSICAL_RANGES.distanceMm, 'sdr'),
     height,
     width,
-    delx: requirePositive(options.delx, 'delx'),
-    dely: requirePositive(options.dely ?? options.delx, 'dely'),
-    x0: requireFinite(options.x0 ?? 0, 'x0'),
-    y0: requireFinite(options.y0 ?? 0, 'y0'),
+    delx: requireInRange(requirePositive(options.delx, 'delx'), PHYSICAL_RANGES.pixelSizeMm, 'delx'),
+    dely: requireInRange(requirePositive(options.dely ?? options.delx, 'dely'), PHYSICAL_RANGES.pixelSizeMm, 'dely'),
+    x0: requireInRange(requireFinite(options.x0 ?? 0, 'x0'), PHYSICAL_RANGES.positionMm, 'x0'),
+    y0: requireInRange(requireFinite(options.y0 ?? 0, 'y0'), PHYSICAL_RANGES.positionMm, 'y0'),
     reverseXAxis: options.reverseXAxis ?? false,
   };
+}
+
+/** Throws unless height × width is at most {@link MAXIMUM_DETECTOR_PIXELS}. */
+export function requireDetectorPixelCount(height: number, width: number): void {
+  if (height * width > MAXIMUM_DETECTOR_PIXELS) {
+    throw new DrrkitError(`detector ${height}×${width} has more than ${MAXIMUM_DETECTOR_PIXELS} pixels (${formatBytes(height * width * 4)} per image)`, 'height');
+  }
 }
 
 /** Human-readable byte count. */

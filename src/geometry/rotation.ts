@@ -210,7 +210,7 @@ export function requireFiniteValues(values: ArrayLike<number> | null | undefined
 }
 
 /** Throws unless R is orthonormal with determinant +1 to within 1e-6. */
-function requireRotationMatrix(rotation: ArrayLike<number>): void {
+export function requireRotationMatrix(rotation: ArrayLike<number>): void {
   let worst = 0;
   for (let row = 0; row < 3; row++) {
     for (let other = row; other < 3; other++) {

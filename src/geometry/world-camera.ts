@@ -24,7 +24,8 @@
  * - **World.** RAS+ mm with the origin at the CT centre (volume-frame.ts).
  */
 import { DrrkitError, requireFinite, requirePositive, requirePositiveInteger } from '../errors.js';
-import { MAXIMUM_DETECTOR_SIDE, type RayGrid } from './detector.js';
+import { PHYSICAL_RANGES, requireInRange } from '../validation.js';
+import { MAXIMUM_DETECTOR_SIDE, requireDetectorPixelCount, type RayGrid } from './detector.js';
 import { applyMatrix3, multiplyMatrix3, transposeMatrix3, type Matrix3, type Vector3 } from './matrix3.js';
 import type { RigidTransform } from './rigid-transform.js';
 
@@ -92,7 +93,7 @@ export function parseOrientation(name: string): Orientation {
 
 /** Validates options and fills in the defaults; throws a DrrkitError naming the bad option. */
 export function createWorldDetector(options: WorldDetectorOptions): WorldDetector {
-  const sdd = requirePositive(options.sdd, 'sdd');
+  const sdd = requireInRange(requirePositive(options.sdd, 'sdd'), PHYSICAL_RANGES.distanceMm, 'sdd');
   const height = requirePositiveInteger(options.height, 'height');
   const width = requirePositiveInteger(options.width ?? options.height, 'width');
   for (const [name, side] of [['height', height], ['width', width]] as const) {
@@ -112,13 +113,18 @@ export function createWorldDetector(options: WorldDetectorOptions): WorldDetecto
     dely = sdd / requirePositive(k[4], 'intrinsic fy');
     x0 = delx * (width / 2 - k[2]);
     y0 = dely * (height / 2 - k[5]);
+    requireInRange(delx, PHYSICAL_RANGES.pixelSizeMm, 'intrinsic: pixel size sdd / fx');
+    requireInRange(dely, PHYSICAL_RANGES.pixelSizeMm, 'intrinsic: pixel size sdd / fy');
+    requireInRange(x0, PHYSICAL_RANGES.positionMm, 'intrinsic: principal-point offset from u0');
+    requireInRange(y0, PHYSICAL_RANGES.positionMm, 'intrinsic: principal-point offset from v0');
   } else {
     if (options.delx === undefined) throw new DrrkitError('delx (pixel size in mm) is required', 'delx');
-    delx = requirePositive(options.delx, 'delx');
-    dely = requirePositive(options.dely ?? options.delx, 'dely');
-    x0 = requireFinite(options.x0 ?? 0, 'x0');
-    y0 = requireFinite(options.y0 ?? 0, 'y0');
+    delx = requireInRange(requirePositive(options.delx, 'delx'), PHYSICAL_RANGES.pixelSizeMm, 'delx');
+    dely = requireInRange(requirePositive(options.dely ?? options.delx, 'dely'), PHYSICAL_RANGES.pixelSizeMm, 'dely');
+    x0 = requireInRange(requireFinite(options.x0 ?? 0, 'x0'), PHYSICAL_RANGES.positionMm, 'x0');
+    y0 = requireInRange(requireFinite(options.y0 ?? 0, 'y0'), PHYSICAL_RANGES.positionMm, 'y0');
   }
+  requireDetectorPixelCount(height, width);
   const orientation = options.orientation ?? 'AP';
   if (!ORIENTATIONS.includes(orientation)) parseOrientation(String(orientation));
   return { sdd, height, width, delx, dely, x0, y0, reverseXAxis: options.reverseXAxis ?? false, orientation };

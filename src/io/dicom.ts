@@ -16,11 +16,12 @@
  * world geometry refuses it.
  */
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
-import { inflateSync } from 'fflate';
 import { DrrkitError } from '../errors.js';
 import { lpsToRasAffine } from '../geometry/world-frame.js';
 import { createVolume, type Volume } from '../volume/volume.js';
 import { decodeJpegBaselineFrame, decodeJpegLosslessFrame, decodeRleFrame, requireDecodableSyntax, transferSyntaxName } from './dicom-codecs.js';
+import { readerLimits } from './limits.js';
+import { inflate } from './raw-voxels.js';
 
 /** dicom-parser is CommonJS: its functions come through the default export. */
 const { parseDicom, readEncapsulatedImageFrame, readEncapsulatedPixelDataFromFragments, createJPEGBasicOffsetTable } = dicomParser;
@@ -77,12 +78,26 @@ const TAG_NAMES: Record<string, string> = {
   x7fe00010: 'PixelData (7FE0,0010)',
 };
 
+/**
+ * The parsed data set: dicom-parser's DataSet, declared here with only what drrkit's public API
+ * needs, so that drrkit's type declarations never pull in dicom-parser's (which name Node's
+ * `Buffer` and break a consumer's strict build without @types/node). Read tags with
+ * {@link dicomString}, {@link dicomNumber}, {@link dicomNumbers} and {@link dicomUint16}, which
+ * never throw on a damaged element.
+ */
+export interface DicomDataSet {
+  /** Elements by tag ("x00100020"). */
+  readonly elements: { readonly [tag: string]: { readonly tag: string; readonly length: number; readonly dataOffset: number } | undefined };
+  /** The bytes the data set was parsed from. */
+  readonly byteArray: Uint8Array;
+}
+
 /** A parsed DICOM file: its data set and transfer syntax. */
 export interface DicomFile {
   /** Path or name, for messages. */
   readonly source: string;
-  /** The parsed data set (dicom-parser). */
-  readonly dataSet: DataSet;
+  /** The parsed data set (dicom-parser's DataSet underneath). */
+  readonly dataSet: DicomDataSet;
   /** Transfer syntax UID (from the file meta information, or implicit VR little endian without it). */
   readonly transferSyntaxUid: string;
 }
@@ -112,7 +127,7 @@ export function parseDicomFile(bytes: Uint8Array, source: string): DicomFile {
     dataSet = parseDicom(bytes, {
       ...(part10 ? {} : { TransferSyntaxUID: '1.2.840.10008.1.2' }),
       inflater: (array: Uint8Array, position: number) => {
-        const inflated = inflateSync(array.subarray(position));
+        const inflated = inflate(array.subarray(position), source, 'deflate', { maxBytes: Math.min(readerLimits().maxFileBytes, 512 * 1024 * 1024), describe: 'a DICOM data set' });
         const full = new Uint8Array(position + inflated.length);
         full.set(array.subarray(0, position));
         full.set(inflated, position);
@@ -127,8 +142,13 @@ export function parseDicomFile(bytes: Uint8Array, source: string): DicomFile {
     }
     throw new DrrkitError(`${source}: damaged DICOM file (${message})`, source);
   }
-  const transferSyntaxUid = (dataSet.string(DICOM_TAGS.transferSyntaxUid) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();
-  return { source, dataSet, transferSyntaxUid };
+  const transferSyntaxUid = (tolerant(() => dataSet.string(DICOM_TAGS.transferSyntaxUid)) ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim() || '1.2.840.10008.1.2';
+  return { source, dataSet: dataSet as unknown as DicomDataSet, transferSyntaxUid };
+}
+
+/** dicom-parser's DataSet behind a {@link DicomFile} (drrkit's public type leaves its declarations out). */
+function parserDataSet(file: DicomFile): DataSet {
+  return file.dataSet as unknown as DataSet;
 }
 
 /** Reads and parses one DICOM file; see {@link parseDicomFile}. */
@@ -137,35 +157,55 @@ export async function readDicomFile(path: string): Promise<DicomFile> {
   return parseDicomFile(await readFileBytes(path, 'DICOM file'), path);
 }
 
-/** A string value (trimmed), or undefined. */
+/** `read()`, or undefined when the parser throws (a damaged element never escapes as an internal error). */
+function tolerant<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The raw text of a string element (all values, NULs and padding removed), or undefined when it
+ * is absent, empty or unreadable. Every tag read goes through here or {@link dicomUint16}: a
+ * mangled element reads as absent instead of breaking the parser's accessors.
+ */
+function elementText(file: DicomFile, tag: string): string | undefined {
+  const element = file.dataSet.elements[tag];
+  if (!element || !(element.length > 0)) return undefined;
+  const text = tolerant(() => parserDataSet(file).string(tag));
+  return typeof text === 'string' ? text.replace(/\0/g, '') : undefined;
+}
+
+/** A string value (trimmed; value `index` of a multi-valued element), or undefined when absent, empty or unreadable. */
 export function dicomString(file: DicomFile, tag: string, index?: number): string | undefined {
-  const value = file.dataSet.string(tag, index);
+  const text = elementText(file, tag);
+  if (text === undefined) return undefined;
+  const value = index === undefined ? text.trim() : text.split('\\')[index]?.trim();
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** A DS/IS value as a number, or undefined when absent or not a number. */
+/** A DS/IS value as a finite number, or undefined when absent, unreadable or not a number. */
 export function dicomNumber(file: DicomFile, tag: string, index = 0): number | undefined {
-  const element = file.dataSet.elements[tag];
-  if (!element || element.length === 0) return undefined;
-  const value = file.dataSet.floatString(tag, index);
-  return value !== undefined && Number.isFinite(value) ? value : undefined;
+  const text = dicomString(file, tag, index);
+  if (text === undefined || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
 }
 
-/** All numbers of a multi-valued DS/IS element (empty when absent). */
+/** All numbers of a multi-valued DS/IS element (empty when absent; NaN for a value that is not a number). */
 export function dicomNumbers(file: DicomFile, tag: string): number[] {
-  const element = file.dataSet.elements[tag];
-  if (!element || element.length === 0) return [];
-  const count = file.dataSet.numStringValues(tag) ?? 0;
-  const values: number[] = [];
-  for (let index = 0; index < count; index++) values.push(file.dataSet.floatString(tag, index) ?? NaN);
-  return values;
+  const text = elementText(file, tag);
+  if (text === undefined || text.trim() === '') return [];
+  return text.split('\\').slice(0, 65536).map((_, index) => dicomNumber(file, tag, index) ?? NaN);
 }
 
-/** A US value, or undefined. */
+/** A US value, or undefined when absent or unreadable. */
 export function dicomUint16(file: DicomFile, tag: string): number | undefined {
   const element = file.dataSet.elements[tag];
   if (!element || element.length < 2) return undefined;
-  return file.dataSet.uint16(tag);
+  return tolerant(() => parserDataSet(file).uint16(tag));
 }
 
 /** A required number list of `count` values; throws a DrrkitError naming the file and tag otherwise. */
@@ -232,7 +272,7 @@ export function pixelLayout(file: DicomFile): PixelLayout {
 
 /** The encapsulated bytes of one frame. */
 function encapsulatedFrame(file: DicomFile, element: Element, frame: number, frames: number, isJpeg: boolean): Uint8Array {
-  const { dataSet } = file;
+  const dataSet = parserDataSet(file);
   const fragments = element.fragments ?? [];
   if (fragments.length === 0) throw new DrrkitError(`${file.source}: the encapsulated pixel data holds no fragment`, file.source);
   if (frames === 1) return readEncapsulatedPixelDataFromFragments(dataSet, element, 0, fragments.length) as Uint8Array;
@@ -250,7 +290,7 @@ function encapsulatedFrame(file: DicomFile, element: Element, frame: number, fra
 export function decodeDicomFrames(file: DicomFile, layout: PixelLayout = pixelLayout(file), frameIndices?: readonly number[]): Float32Array[] {
   const source = file.source;
   const syntax = requireDecodableSyntax(file.transferSyntaxUid, source);
-  const element = file.dataSet.elements[DICOM_TAGS.pixelData];
+  const element = parserDataSet(file).elements[DICOM_TAGS.pixelData];
   if (!element) throw new DrrkitError(`${source}: missing tag ${TAG_NAMES[DICOM_TAGS.pixelData]}: the file holds no image`, source);
   const { rows, columns, frames, bitsAllocated } = layout;
   const pixelCount = rows * columns;
@@ -438,6 +478,13 @@ export async function readDicomSeries(path: string, options: DicomSeriesOptions 
     });
   }
   if (headers.length === 0) {
+    const volumes = files.filter((file) => /\.(nii|nii\.gz|nrrd|nhdr|mha|mhd)$/i.test(file));
+    if (isFolder && volumes.length > 0) {
+      throw new DrrkitError(
+        `${path}: a folder is read as a DICOM series, but it holds no DICOM image; it holds ${volumes.length} NIfTI/NRRD/MetaImage file(s), e.g. ${volumes[0]}: pass one file, not the folder`,
+        path,
+      );
+    }
     throw new DrrkitError(`${path}: no DICOM image found${firstProblem ? ` (${firstProblem})` : ` among ${files.length} file(s)`}`, path);
   }
   const groups = new Map<string, SliceHeader[]>();

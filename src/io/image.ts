@@ -8,6 +8,7 @@
  */
 import { convertIndexedToRgb, decode as decodePngBytes, encode as encodePngBytes, type DecodedPng } from 'fast-png';
 import { decode as decodeTiffBytes, type TiffIfd } from 'tiff';
+import { checkDeclaredImageSize } from './image-dimensions.js';
 import { DrrkitError } from '../errors.js';
 
 /** A single-channel float image, row-major: pixel (row, column) is `data[row * width + column]`. */
@@ -297,6 +298,7 @@ function startsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
  */
 export function decodeImage(bytes: Uint8Array | ArrayBuffer, source: string): Image2D {
   const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  checkDeclaredImageSize(data, source);
   if (startsWith(data, PNG_SIGNATURE)) return decodePng(data, source);
   if (startsWith(data, TIFF_LITTLE_ENDIAN_SIGNATURE) || startsWith(data, TIFF_BIG_ENDIAN_SIGNATURE)) return decodeTiff(data, source);
   const start = Array.from(data.subarray(0, 4), (byte) => byte.toString(16).padStart(2, '0')).join(' ');

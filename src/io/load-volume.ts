@@ -1,4 +1,5 @@
 import { DrrkitError } from '../errors.js';
+import { requirePlausibleVoxelValues } from '../validation.js';
 import { loadExampleCT } from '../volume/example-ct.js';
 import { isPhantomName, loadPhantom, PHANTOM_NAMES } from '../volume/phantoms.js';
 import type { Volume } from '../volume/volume.js';
@@ -15,6 +16,8 @@ export type VolumeFormat = 'example' | 'phantom' | 'nifti' | 'nrrd' | 'metaimage
 export interface VolumeLoadOptions {
   /** For DICOM folders: the SeriesInstanceUID to read (default: the series with the most images). */
   seriesInstanceUid?: string;
+  /** NRRD/MetaImage: allow a detached data file outside the header's folder (default: DRRKIT_ALLOW_EXTERNAL_DATA / --allow-external-data). */
+  allowExternalData?: boolean;
 }
 
 /** A loaded volume, its format and, for DICOM, how the series was chosen and assembled. */
@@ -66,9 +69,17 @@ export async function detectVolumeFormat(specification: string): Promise<VolumeF
  * Loads a CT and says how: `'example'` gives the built-in procedural chest CT, `'head'` and
  * `'pelvis'` the procedural phantoms (src/volume/phantoms.ts); a folder is read as
  * a DICOM series; a file by its extension (NIfTI, NRRD, MetaImage, DICOM) or, without one, by the
- * DICOM marker. Throws a DrrkitError naming the file when it cannot be read.
+ * DICOM marker. Throws a DrrkitError naming the file when it cannot be read, or when its voxel
+ * values are not finite or implausibly large (an overflowing rescale).
  */
 export async function loadVolumeWithReport(specification: string, options: VolumeLoadOptions = {}): Promise<LoadedVolume> {
+  const loaded = await loadAnyVolume(specification, options);
+  requirePlausibleVoxelValues(loaded.volume.data, specification);
+  return loaded;
+}
+
+/** The reader for each format. */
+async function loadAnyVolume(specification: string, options: VolumeLoadOptions): Promise<LoadedVolume> {
   const format = await detectVolumeFormat(specification);
   switch (format) {
     case 'example':
@@ -79,11 +90,11 @@ export async function loadVolumeWithReport(specification: string, options: Volum
       return { volume: await readNifti(specification), format };
     case 'nrrd': {
       const { readNrrd } = await import('./nrrd.js');
-      return { volume: await readNrrd(specification), format };
+      return { volume: await readNrrd(specification, { allowExternalData: options.allowExternalData }), format };
     }
     case 'metaimage': {
       const { readMetaImage } = await import('./metaimage.js');
-      return { volume: await readMetaImage(specification), format };
+      return { volume: await readMetaImage(specification, { allowExternalData: options.allowExternalData }), format };
     }
     case 'dicom': {
       const { readDicomSeries } = await import('./dicom.js');

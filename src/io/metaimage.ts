@@ -9,9 +9,10 @@
  * Supported: NDims 3, every MET_ scalar type, `CompressedData` (zlib), either byte order,
  * `HeaderSize` (−1 included). Refused: several channels per voxel, file lists and patterns.
  */
-import { DrrkitError } from '../errors.js';
+import { DrrkitError, quoteValue } from '../errors.js';
 import { lpsToRasAffine } from '../geometry/world-frame.js';
 import { createVolume, type Volume } from '../volume/volume.js';
+import { checkVoxelCount } from './limits.js';
 import { decodeSamples, inflate, latin1, parseNumbers, SAMPLE_BYTES, type SampleType } from './raw-voxels.js';
 
 /** MetaImage element types → sample types. */
@@ -72,7 +73,7 @@ export function parseMetaImage(bytes: Uint8Array, source: string, readDetached?:
   const { fields, dataOffset } = parseMetaImageHeader(bytes, source);
   const objectType = fields.get('ObjectType');
   if (objectType !== undefined && objectType.toLowerCase() !== 'image') {
-    throw new DrrkitError(`${source}: MetaImage ObjectType "${objectType}" is not an image`, source);
+    throw new DrrkitError(`${source}: MetaImage ObjectType "${quoteValue(objectType)}" is not an image`, source);
   }
   const dimensionText = fields.get('NDims');
   if (dimensionText === undefined) throw new DrrkitError(`${source}: the MetaImage header lacks NDims`, source);
@@ -83,15 +84,16 @@ export function parseMetaImage(bytes: Uint8Array, source: string, readDetached?:
   if (sizes.length !== dimension) {
     throw new DrrkitError(`${source}: inconsistent header: DimSize lists ${sizes.length} numbers but NDims is ${dimension}`, source);
   }
-  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new DrrkitError(`${source}: every DimSize must be a whole number ≥ 1, got ${sizeText}`, source);
-  if (dimension !== 3) throw new DrrkitError(`${source}: a ${dimension}-D MetaImage; drrkit reads 3-D volumes (NDims = 3)`, source);
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new DrrkitError(`${source}: every DimSize must be a whole number ≥ 1, got ${quoteValue(sizeText)}`, source);
+  if (dimension !== 3) throw new DrrkitError(`${source}: a ${quoteValue(dimensionText)}-D MetaImage; drrkit reads 3-D volumes (NDims = 3)`, source);
   const channels = Number(fields.get('ElementNumberOfChannels') ?? 1);
-  if (channels !== 1) throw new DrrkitError(`${source}: ${channels} channels per voxel; drrkit reads one scalar per voxel`, source);
+  if (channels !== 1) throw new DrrkitError(`${source}: ${quoteValue(String(fields.get('ElementNumberOfChannels')))} channels per voxel; drrkit reads one scalar per voxel`, source);
   const typeName = fields.get('ElementType');
   if (typeName === undefined) throw new DrrkitError(`${source}: the MetaImage header lacks ElementType`, source);
   const type = MET_TYPES[typeName.toUpperCase()];
-  if (!type) throw new DrrkitError(`${source}: unsupported MetaImage ElementType "${typeName}"`, source);
+  if (!type) throw new DrrkitError(`${source}: unsupported MetaImage ElementType "${quoteValue(typeName)}"`, source);
   const shape: [number, number, number] = [sizes[0], sizes[1], sizes[2]];
+  checkVoxelCount(shape, source, (message) => { throw new DrrkitError(message, source); });
 
   const spacingText = field(fields, 'ElementSpacing', 'ElementSize');
   const spacing = spacingText ? parseNumbers(spacingText, 'ElementSpacing', source, 3) : [1, 1, 1];
@@ -117,17 +119,17 @@ export function parseMetaImage(bytes: Uint8Array, source: string, readDetached?:
     data = bytes.subarray(dataOffset);
   } else {
     if (/^LIST/i.test(dataFile) || /%/.test(dataFile) || dataFile.split(/\s+/).length > 1) {
-      throw new DrrkitError(`${source}: multi-file MetaImage data ("ElementDataFile = ${dataFile}") is not supported; save it as one .mha`, source);
+      throw new DrrkitError(`${source}: multi-file MetaImage data ("ElementDataFile = ${quoteValue(dataFile)}") is not supported; save it as one .mha`, source);
     }
-    if (!readDetached) throw new DrrkitError(`${source}: the data lives in a separate file "${dataFile}" that cannot be read here`, source);
+    if (!readDetached) throw new DrrkitError(`${source}: the data lives in a separate file "${quoteValue(dataFile)}" that cannot be read here`, source);
     data = readDetached(dataFile);
-    dataName = `${source} (data file ${dataFile})`;
+    dataName = `${source} (data file ${quoteValue(dataFile)})`;
   }
   const count = shape[0] * shape[1] * shape[2];
   const needed = count * SAMPLE_BYTES[type];
   const headerSize = Number(fields.get('HeaderSize') ?? 0);
   if (compressed) {
-    data = inflate(data, dataName, 'zlib');
+    data = inflate(data, dataName, 'zlib', { maxBytes: needed, describe: `${shape.join('×')} ${type} voxels` });
   } else if (headerSize === -1) {
     data = data.subarray(Math.max(0, data.length - needed));
   } else if (headerSize > 0) {
@@ -140,9 +142,9 @@ export function parseMetaImage(bytes: Uint8Array, source: string, readDetached?:
   return createVolume({ data: voxels, shape, spacing: [spacing[0], spacing[1], spacing[2]], affine, source });
 }
 
-/** Reads a `.mha` or `.mhd` file (a separate data file is read relative to the header's folder). */
-export async function readMetaImage(path: string): Promise<Volume> {
+/** Reads a `.mha` or `.mhd` file (a separate data file is read from the header's folder; `allowExternalData` lets it lie elsewhere). */
+export async function readMetaImage(path: string, options: { allowExternalData?: boolean } = {}): Promise<Volume> {
   const { readDetachedFile, readFileBytes } = await import('./files.js');
   const bytes = await readFileBytes(path, 'MetaImage file');
-  return parseMetaImage(bytes, path, (name) => readDetachedFile(path, name));
+  return parseMetaImage(bytes, path, (name) => readDetachedFile(path, name, { allowOutsideFolder: options.allowExternalData }));
 }

@@ -12,10 +12,12 @@
  * byte 352), with sform = the volume's affine (sform_code 1) and, when the affine is a rotation
  * times the spacing, the matching qform (qform_code 1).
  */
-import { Gunzip, gzipSync } from 'fflate';
+import { gzipSync } from 'fflate';
 import { NIFTI1, NIFTI2 } from 'nifti-reader-js';
 import { DrrkitError } from '../errors.js';
 import { createVolume, diagonalAffine, validateVolume, type Volume } from '../volume/volume.js';
+import { checkVoxelCount } from './limits.js';
+import { inflate } from './raw-voxels.js';
 
 /** Voxel types that {@link encodeNifti} can write. */
 export type NiftiWriteDatatype = 'float32' | 'int16' | 'uint8';
@@ -224,29 +226,9 @@ function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Decompresses a (possibly multi-member) gzip stream; a truncated or corrupt one throws. */
-function gunzip(bytes: Uint8Array, source: string): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    const stream = new Gunzip((chunk) => {
-      chunks.push(chunk);
-      total += chunk.length;
-    });
-    stream.push(bytes, true);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (/unexpected EOF/i.test(message)) fail(source, 'truncated: the gzip stream ends before its data does');
-    fail(source, `corrupt gzip stream (${message})`);
-  }
-  if (chunks.length === 1) return chunks[0];
-  const joined = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
+/** Decompresses a (possibly multi-member) gzip stream up to `maxBytes` of output (the rest is never inflated). */
+function gunzip(bytes: Uint8Array, source: string, maxBytes: number): Uint8Array {
+  return inflate(bytes, source, 'gzip', { maxBytes, beyond: 'stop' });
 }
 
 /** Grid size (nx, ny, nz); rejects zero dimensions and more than one volume. */
@@ -394,8 +376,20 @@ function swapByteOrder(bytes: Uint8Array, width: number): void {
  */
 export function parseNifti(bytes: Uint8Array | ArrayBuffer, source: string): Volume {
   let fileBytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (isGzip(fileBytes)) fileBytes = gunzip(fileBytes, source);
-  const header = parseHeader(fileBytes, source);
+  let header: NiftiHeader;
+  if (isGzip(fileBytes)) {
+    // Inflate the header first, then only as many bytes as the header's dimensions need: a small
+    // file whose stream holds gigabytes is never inflated past what the volume uses.
+    const compressed = fileBytes;
+    header = parseHeader(gunzip(compressed, source, NIFTI2_HEADER_SIZE + 4), source);
+    const datatypeBytes = READABLE_DATATYPES.get(header.datatypeCode)?.bytesPerVoxel ?? 0;
+    const shapeForLimit = readShape(header, source);
+    checkVoxelCount(shapeForLimit, source, (message) => fail(source, message.slice(source.length + 2)));
+    const expected = Math.max(header.voxOffset, 0) + shapeForLimit[0] * shapeForLimit[1] * shapeForLimit[2] * datatypeBytes;
+    fileBytes = gunzip(compressed, source, Number.isFinite(expected) ? Math.max(expected, NIFTI2_HEADER_SIZE + 4) : NIFTI2_HEADER_SIZE + 4);
+  } else {
+    header = parseHeader(fileBytes, source);
+  }
 
   const datatype = READABLE_DATATYPES.get(header.datatypeCode);
   if (!datatype) {
@@ -407,6 +401,7 @@ export function parseNifti(bytes: Uint8Array | ArrayBuffer, source: string): Vol
   }
 
   const shape = readShape(header, source);
+  checkVoxelCount(shape, source, (message) => fail(source, message.slice(source.length + 2)));
   const unitScale = spatialUnitToMillimetres(header.xyztUnits);
   const spacing = readSpacing(header, source, unitScale);
   const affine = readAffine(header, spacing, unitScale, source);

@@ -11,9 +11,10 @@
  * data, vector/list axes, multi-file data (`data file: LIST` or a pattern).
  * The affine is converted to drrkit's RAS convention (see src/geometry/world-frame.ts).
  */
-import { DrrkitError } from '../errors.js';
+import { DrrkitError, quoteValue } from '../errors.js';
 import { lpsToRasAffine } from '../geometry/world-frame.js';
 import { createVolume, type Volume } from '../volume/volume.js';
+import { checkVoxelCount } from './limits.js';
 import { decodeSamples, endOfTextHeader, inflate, latin1, parseNumbers, SAMPLE_BYTES, type SampleType } from './raw-voxels.js';
 
 /** NRRD type names → sample types. */
@@ -41,7 +42,7 @@ export interface NrrdHeader {
 export function parseNrrdHeader(bytes: Uint8Array, source: string): NrrdHeader {
   const magic = latin1(bytes.subarray(0, 8));
   if (!/^NRRD000\d$/.test(magic)) {
-    throw new DrrkitError(`${source}: not an NRRD file (it should start with "NRRD000…", found "${magic.replace(/[^\x20-\x7e]/g, '?')}")`, source);
+    throw new DrrkitError(`${source}: not an NRRD file (it should start with "NRRD000…", found "${quoteValue(magic)}")`, source);
   }
   let end = endOfTextHeader(bytes, Math.min(bytes.length, 1 << 20));
   const headerOnly = end < 0;
@@ -53,7 +54,7 @@ export function parseNrrdHeader(bytes: Uint8Array, source: string): NrrdHeader {
     if (line === '' || line.startsWith('#')) continue;
     if (/^[^:]*:=/.test(line)) continue; // key/value pairs carry no geometry
     const colon = line.indexOf(': ');
-    if (colon < 0) throw new DrrkitError(`${source}: malformed NRRD header line "${line.slice(0, 60)}"`, source);
+    if (colon < 0) throw new DrrkitError(`${source}: malformed NRRD header line "${quoteValue(line, 60)}"`, source);
     fields.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 2).trim());
   }
   return { fields, dataOffset: end };
@@ -102,32 +103,33 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
   const typeName = required(fields, 'type', source).toLowerCase();
   if (typeName === 'block') throw new DrrkitError(`${source}: NRRD type "block" is not supported; drrkit reads scalar voxels`, source);
   const type = NRRD_TYPES[typeName];
-  if (!type) throw new DrrkitError(`${source}: unknown NRRD type "${typeName}"`, source);
+  if (!type) throw new DrrkitError(`${source}: unknown NRRD type "${quoteValue(typeName)}"`, source);
   const dimension = Number(required(fields, 'dimension', source));
   const sizes = parseNumbers(required(fields, 'sizes', source), 'sizes', source);
-  if (!Number.isInteger(dimension) || dimension < 1) throw new DrrkitError(`${source}: invalid NRRD dimension "${fields.get('dimension')}"`, source);
+  if (!Number.isInteger(dimension) || dimension < 1) throw new DrrkitError(`${source}: invalid NRRD dimension "${quoteValue(String(fields.get('dimension')))}"`, source);
   if (sizes.length !== dimension) {
     throw new DrrkitError(`${source}: inconsistent header: "sizes" lists ${sizes.length} numbers but "dimension" is ${dimension}`, source);
   }
   if (sizes.some((size) => !Number.isInteger(size) || size < 1)) {
-    throw new DrrkitError(`${source}: every NRRD size must be a whole number ≥ 1, got ${sizes.join(' ')}`, source);
+    throw new DrrkitError(`${source}: every NRRD size must be a whole number ≥ 1, got ${quoteValue(sizes.join(' '))}`, source);
   }
   const kinds = (fields.get('kinds') ?? '').split(/\s+/).filter(Boolean).map((kind) => kind.toLowerCase());
   const nonSpatial = kinds.findIndex((kind) => !['domain', 'space', 'time', '???', 'none'].includes(kind));
   if (nonSpatial >= 0 && sizes[nonSpatial] > 1) {
-    throw new DrrkitError(`${source}: axis ${nonSpatial} is a "${kinds[nonSpatial]}" axis of ${sizes[nonSpatial]} components; drrkit reads one scalar per voxel`, source);
+    throw new DrrkitError(`${source}: axis ${nonSpatial} is a "${quoteValue(kinds[nonSpatial])}" axis of ${sizes[nonSpatial]} components; drrkit reads one scalar per voxel`, source);
   }
   if (dimension < 3 || (dimension > 3 && sizes.slice(3).some((size) => size > 1))) {
     throw new DrrkitError(`${source}: a ${dimension}-D NRRD of size ${sizes.join('×')}; drrkit reads 3-D volumes`, source);
   }
   const shape: [number, number, number] = [sizes[0], sizes[1], sizes[2]];
+  checkVoxelCount(shape, source, (message) => { throw new DrrkitError(message, source); });
 
   // Geometry: space directions + origin, or spacings.
   const spaceField = fields.get('space');
   let dimensionCount = fields.get('space dimension') ? Number(fields.get('space dimension')) : 3;
   const space = spaceToRas(spaceField);
   if (spaceField !== undefined && !space) {
-    throw new DrrkitError(`${source}: NRRD space "${spaceField}" is not an anatomical space drrkit knows (RAS, LAS, LPS, scanner-xyz)`, source);
+    throw new DrrkitError(`${source}: NRRD space "${quoteValue(spaceField)}" is not an anatomical space drrkit knows (RAS, LAS, LPS, scanner-xyz)`, source);
   }
   if (spaceField !== undefined) dimensionCount = 3;
   let linear: number[]; // row-major 3×3 in the file's space; columns are axis steps
@@ -154,7 +156,7 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
     const spacingText = fields.get('spacings');
     const spacings = spacingText ? spacingText.split(/\s+/).map((value) => (value.toLowerCase() === 'nan' ? 1 : Number(value))) : [1, 1, 1];
     if (spacings.length < 3 || spacings.slice(0, 3).some((value) => !Number.isFinite(value) || value === 0)) {
-      throw new DrrkitError(`${source}: the "spacings" field "${spacingText}" needs three non-zero numbers`, source);
+      throw new DrrkitError(`${source}: the "spacings" field "${quoteValue(String(spacingText))}" needs three non-zero numbers`, source);
     }
     linear = [spacings[0], 0, 0, 0, spacings[1], 0, 0, 0, spacings[2]];
   }
@@ -171,7 +173,7 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
   // Data.
   const encoding = required(fields, 'encoding', source).toLowerCase();
   const endian = (fields.get('endian') ?? 'little').toLowerCase();
-  if (endian !== 'little' && endian !== 'big') throw new DrrkitError(`${source}: unknown NRRD endian "${endian}"`, source);
+  if (endian !== 'little' && endian !== 'big') throw new DrrkitError(`${source}: unknown NRRD endian "${quoteValue(endian)}"`, source);
   if (SAMPLE_BYTES[type] > 1 && !fields.has('endian') && encoding !== 'ascii' && encoding !== 'text' && encoding !== 'txt') {
     throw new DrrkitError(`${source}: the NRRD header lacks the "endian" field needed for ${typeName} data`, source);
   }
@@ -180,11 +182,11 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
   let dataName = source;
   if (dataFile !== undefined) {
     if (/^LIST/.test(dataFile) || /%/.test(dataFile) || dataFile.split(/\s+/).length > 1) {
-      throw new DrrkitError(`${source}: multi-file NRRD data ("data file: ${dataFile}") is not supported; save it as one .nrrd`, source);
+      throw new DrrkitError(`${source}: multi-file NRRD data ("data file: ${quoteValue(dataFile)}") is not supported; save it as one .nrrd`, source);
     }
-    if (!readDetached) throw new DrrkitError(`${source}: the data lives in a separate file "${dataFile}" that cannot be read here`, source);
+    if (!readDetached) throw new DrrkitError(`${source}: the data lives in a separate file "${quoteValue(dataFile)}" that cannot be read here`, source);
     data = readDetached(dataFile);
-    dataName = `${source} (data file ${dataFile})`;
+    dataName = `${source} (data file ${quoteValue(dataFile)})`;
   } else {
     if (dataOffset >= bytes.length && endOfTextHeader(bytes) < 0) {
       throw new DrrkitError(`${source}: truncated: the NRRD header never ends (no blank line before the data)`, source);
@@ -192,20 +194,22 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
     data = bytes.subarray(dataOffset);
   }
   const lineSkip = Number(fields.get('line skip') ?? fields.get('lineskip') ?? 0);
+  if (!Number.isInteger(lineSkip) || lineSkip < 0) throw new DrrkitError(`${source}: "line skip" must be a whole number ≥ 0, got "${quoteValue(String(fields.get('line skip') ?? fields.get('lineskip')))}"`, source);
   for (let line = 0; line < lineSkip; line++) {
     const newline = data.indexOf(0x0a);
-    if (newline < 0) throw new DrrkitError(`${dataName}: truncated: fewer lines than "line skip" ${lineSkip}`, source);
+    if (newline < 0) throw new DrrkitError(`${dataName}: truncated: fewer lines than "line skip" ${quoteValue(String(lineSkip))}`, source);
     data = data.subarray(newline + 1);
   }
   const count = shape[0] * shape[1] * shape[2];
   const byteSkip = Number(fields.get('byte skip') ?? fields.get('byteskip') ?? 0);
+  if (!Number.isInteger(byteSkip) || byteSkip < -1) throw new DrrkitError(`${source}: "byte skip" must be a whole number ≥ −1, got "${quoteValue(String(fields.get('byte skip') ?? fields.get('byteskip')))}"`, source);
   let decoded: Uint8Array;
   switch (encoding) {
     case 'raw':
       decoded = byteSkip === -1 ? data.subarray(Math.max(0, data.length - count * SAMPLE_BYTES[type])) : data.subarray(byteSkip);
       break;
     case 'gzip': case 'gz':
-      decoded = inflate(data, dataName, 'gzip');
+      decoded = inflate(data, dataName, 'gzip', { maxBytes: Math.max(0, byteSkip) + count * SAMPLE_BYTES[type], describe: `${shape.join('×')} ${type} voxels` });
       if (byteSkip > 0) decoded = decoded.subarray(byteSkip);
       break;
     case 'ascii': case 'text': case 'txt': {
@@ -215,9 +219,9 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
       return createVolume({ data: Float32Array.from(values.slice(0, count)), shape, spacing, affine, source });
     }
     case 'bzip2': case 'bz2': case 'hex':
-      throw new DrrkitError(`${source}: NRRD encoding "${encoding}" is not supported; drrkit reads raw, gzip and ascii (re-save with gzip in Slicer)`, source);
+      throw new DrrkitError(`${source}: NRRD encoding "${quoteValue(encoding)}" is not supported; drrkit reads raw, gzip and ascii (re-save with gzip in Slicer)`, source);
     default:
-      throw new DrrkitError(`${source}: unknown NRRD encoding "${encoding}"`, source);
+      throw new DrrkitError(`${source}: unknown NRRD encoding "${quoteValue(encoding)}"`, source);
   }
   const voxels = decodeSamples(decoded, 0, count, type, endian === 'little', dataName);
   if (decoded.length > count * SAMPLE_BYTES[type] && byteSkip !== -1) {
@@ -226,11 +230,11 @@ export function parseNrrd(bytes: Uint8Array, source: string, readDetached?: (nam
   return createVolume({ data: voxels, shape, spacing, affine, source });
 }
 
-/** Reads a `.nrrd` or `.nhdr` file (a detached data file is read relative to the header's folder). */
-export async function readNrrd(path: string): Promise<Volume> {
+/** Reads a `.nrrd` or `.nhdr` file (a detached data file is read from the header's folder; `allowExternalData` lets it lie elsewhere). */
+export async function readNrrd(path: string, options: { allowExternalData?: boolean } = {}): Promise<Volume> {
   const { readDetachedFile, readFileBytes } = await import('./files.js');
   const bytes = await readFileBytes(path, 'NRRD file');
-  return parseNrrd(bytes, path, (name) => readDetachedFile(path, name));
+  return parseNrrd(bytes, path, (name) => readDetachedFile(path, name, { allowOutsideFolder: options.allowExternalData }));
 }
 
 /** The voxel → LPS affine of a volume (drrkit stores RAS): handy for writing NRRD/MetaImage/DICOM geometry. */

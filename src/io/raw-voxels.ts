@@ -2,7 +2,7 @@
  * Shared pieces of the text-header volume readers (NRRD, MetaImage): raw voxel decoding with
  * byte order, zlib/gzip inflation with messages a person can act on, and header line splitting.
  */
-import { gunzipSync, unzlibSync } from 'fflate';
+import { Gunzip, Inflate, Unzlib } from 'fflate';
 import { DrrkitError } from '../errors.js';
 
 /** Scalar sample types of raw voxel data. */
@@ -57,15 +57,67 @@ export function decodeSamples(
   return out;
 }
 
-/** Decompresses gzip (or raw zlib when `zlib` is set); a truncated or corrupt stream throws a DrrkitError naming `source`. */
-export function inflate(bytes: Uint8Array, source: string, format: 'gzip' | 'zlib'): Uint8Array {
+/** Bounds of {@link inflate}: the most output bytes, and what happens past them. */
+export interface InflateLimit {
+  /** The most bytes the output may hold (normally what the header's dimensions need). */
+  maxBytes: number;
+  /** 'stop': return the first `maxBytes` bytes; 'error' (default): throw a DrrkitError saying the stream holds more than the header describes. */
+  beyond?: 'stop' | 'error';
+  /** For the 'error' message: what the expected bytes are ("64×64×40 int16 voxels"). */
+  describe?: string;
+}
+
+/** Thrown inside the inflater's callback to stop it once the output limit is reached. */
+const STOP_INFLATING = Symbol('stop inflating');
+
+/**
+ * Decompresses gzip (multi-member included), zlib, or raw deflate incrementally, 16 KiB of input at
+ * a time, and never holds more than `limit.maxBytes` of output (plus one chunk): a small file
+ * whose stream inflates to gigabytes stops at the limit instead of exhausting memory. A truncated
+ * or corrupt stream throws a DrrkitError naming `source`.
+ */
+export function inflate(bytes: Uint8Array, source: string, format: 'gzip' | 'zlib' | 'deflate', limit: InflateLimit): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let stopped = false;
+  const onData = (chunk: Uint8Array): void => {
+    if (total + chunk.length > limit.maxBytes) {
+      if (limit.beyond === 'stop') {
+        chunks.push(chunk.subarray(0, limit.maxBytes - total));
+        total = limit.maxBytes;
+        stopped = true;
+        throw STOP_INFLATING;
+      }
+      throw new DrrkitError(
+        `${source}: inconsistent dimensions: the ${format}-compressed data holds more than the ${limit.maxBytes} bytes ${limit.describe ? `that ${limit.describe} need` : 'the header describes'}`,
+        source,
+      );
+    }
+    chunks.push(chunk);
+    total += chunk.length;
+  };
   try {
-    return format === 'gzip' ? gunzipSync(bytes) : unzlibSync(bytes);
+    const stream = format === 'gzip' ? new Gunzip(onData) : format === 'zlib' ? new Unzlib(onData) : new Inflate(onData);
+    const step = 16384;
+    if (bytes.length === 0) stream.push(bytes, true);
+    for (let at = 0; at < bytes.length && !stopped; at += step) stream.push(bytes.subarray(at, Math.min(bytes.length, at + step)), at + step >= bytes.length);
   } catch (error) {
+    if (error === STOP_INFLATING) return join(chunks, total);
+    if (error instanceof DrrkitError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     if (/unexpected EOF/i.test(message)) throw new DrrkitError(`${source}: truncated: the compressed ${format} data ends early`, source);
     throw new DrrkitError(`${source}: corrupt ${format}-compressed data (${message})`, source);
   }
+  return join(chunks, total);
+}
+
+/** Concatenates chunks. */
+function join(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) { out.set(chunk, offset); offset += chunk.length; }
+  return out;
 }
 
 /** Parses whitespace-separated numbers; throws a DrrkitError naming the field when one is not finite or the count is wrong. */

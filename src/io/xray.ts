@@ -23,12 +23,15 @@
  * Every value that was not in the file is listed in `assumed`, every one that was in `found`.
  */
 import { DrrkitError } from '../errors.js';
+import { describeRange, inRange, PHYSICAL_RANGES, requirePlausibleVoxelValues, type Range } from '../validation.js';
 import type { RigidTransform } from '../geometry/rigid-transform.js';
 import { multiplyMatrix3, type Matrix3 } from '../geometry/matrix3.js';
 import { orientationMatrix, poseFromCameraToWorld, type Orientation, type WorldDetectorOptions } from '../geometry/world-camera.js';
 import { decodeDicomFrames, dicomNumber, dicomNumbers, dicomString, DICOM_TAGS, hasDicomPreamble, parseDicomFile, pixelLayout, type DicomFile } from './dicom.js';
 import { transferSyntaxName } from './dicom-codecs.js';
 import { decodeImage, validateImage, type Image2D } from './image.js';
+import { checkDeclaredImageSize } from './image-dimensions.js';
+import { checkImagePixels, readerLimits } from './limits.js';
 
 /** Preprocessing of a real X-ray, applied in this order: frame, crop, collimator mask, log, invert, resize, normalise. */
 export interface XrayPreprocessing {
@@ -124,6 +127,17 @@ function patientDirection(text: string | undefined): number[] | null {
   return length > 0 ? vector.map((value) => value / length) : null;
 }
 
+/** C-arm angles in degrees: one turn either way. */
+const ANGLE_DEGREES: Range = { min: -360, max: 360, unit: '°' };
+
+/** `value` when it lies in `range`; otherwise undefined, noting in `assumed` that an implausible tag was ignored. */
+function plausible(value: number | undefined, range: Range, tag: string, assumed: string[]): number | undefined {
+  if (value === undefined) return undefined;
+  if (inRange(value, range)) return value;
+  assumed.push(`${tag} = ${value} is ignored: it must be ${describeRange(range)}`);
+  return undefined;
+}
+
 /**
  * The C-arm geometry of a DICOM X-ray frame; see the module comment. Never throws for missing
  * geometry tags: it assumes and says so in `assumed`.
@@ -137,11 +151,11 @@ export function xrayGeometryFromDicom(file: DicomFile, frame = 0): XrayGeometry 
   found.push(`Modality = ${modality || '(none)'}`, `Rows × Columns = ${layout.rows} × ${layout.columns}`);
 
   let spacing = dicomNumbers(file, DICOM_TAGS.imagerPixelSpacing);
-  if (spacing.length === 2 && spacing.every((value) => value > 0)) {
+  if (spacing.length === 2 && spacing.every((value) => inRange(value, PHYSICAL_RANGES.pixelSizeMm))) {
     found.push(`ImagerPixelSpacing = ${spacing.join(' \\ ')} mm (0018,1164)`);
   } else {
     spacing = dicomNumbers(file, DICOM_TAGS.pixelSpacing);
-    if (spacing.length === 2 && spacing.every((value) => value > 0)) {
+    if (spacing.length === 2 && spacing.every((value) => inRange(value, PHYSICAL_RANGES.pixelSizeMm))) {
       found.push(`PixelSpacing = ${spacing.join(' \\ ')} mm (0028,0030)`);
       assumed.push('PixelSpacing (0028,0030) is taken as the spacing at the detector (ImagerPixelSpacing is absent)');
     } else {
@@ -149,19 +163,19 @@ export function xrayGeometryFromDicom(file: DicomFile, frame = 0): XrayGeometry 
       assumed.push('pixel spacing 1 mm × 1 mm (neither ImagerPixelSpacing nor PixelSpacing is present)');
     }
   }
-  let sdd = dicomNumber(file, DICOM_TAGS.distanceSourceToDetector);
-  if (sdd !== undefined && sdd > 0) {
+  let sdd = plausible(dicomNumber(file, DICOM_TAGS.distanceSourceToDetector), PHYSICAL_RANGES.distanceMm, 'DistanceSourceToDetector (0018,1110)', assumed);
+  if (sdd !== undefined) {
     found.push(`DistanceSourceToDetector = ${sdd} mm (0018,1110)`);
   } else {
     sdd = carm ? 1000 : 1800;
     assumed.push(`source-to-detector distance ${sdd} mm (DistanceSourceToDetector is absent; a typical ${carm ? 'C-arm' : 'radiography'} value)`);
   }
-  let sod = dicomNumber(file, DICOM_TAGS.distanceSourceToPatient);
-  if (sod !== undefined && sod > 0) {
+  let sod = plausible(dicomNumber(file, DICOM_TAGS.distanceSourceToPatient), { ...PHYSICAL_RANGES.distanceMm, max: sdd }, 'DistanceSourceToPatient (0018,1111)', assumed);
+  if (sod !== undefined) {
     found.push(`DistanceSourceToPatient = ${sod} mm (0018,1111)`);
   } else {
-    const magnification = dicomNumber(file, DICOM_TAGS.estimatedMagnification);
-    if (magnification !== undefined && magnification >= 1) {
+    const magnification = plausible(dicomNumber(file, DICOM_TAGS.estimatedMagnification), { min: 1, max: 100 }, 'EstimatedRadiographicMagnificationFactor (0018,1114)', assumed);
+    if (magnification !== undefined) {
       sod = sdd / magnification;
       found.push(`EstimatedRadiographicMagnificationFactor = ${magnification} (0018,1114)`);
       assumed.push(`source-to-isocentre distance ${sod.toFixed(1)} mm = sdd / magnification (DistanceSourceToPatient is absent)`);
@@ -170,8 +184,8 @@ export function xrayGeometryFromDicom(file: DicomFile, frame = 0): XrayGeometry 
       assumed.push(`source-to-isocentre distance ${sod.toFixed(1)} mm = 0.75 × sdd (DistanceSourceToPatient is absent)`);
     }
   }
-  let primary = dicomNumber(file, DICOM_TAGS.positionerPrimaryAngle);
-  let secondary = dicomNumber(file, DICOM_TAGS.positionerSecondaryAngle);
+  let primary = plausible(dicomNumber(file, DICOM_TAGS.positionerPrimaryAngle), ANGLE_DEGREES, 'PositionerPrimaryAngle (0018,1510)', assumed);
+  let secondary = plausible(dicomNumber(file, DICOM_TAGS.positionerSecondaryAngle), ANGLE_DEGREES, 'PositionerSecondaryAngle (0018,1511)', assumed);
   if (primary !== undefined) found.push(`PositionerPrimaryAngle = ${primary}° (0018,1510)`);
   if (secondary !== undefined) found.push(`PositionerSecondaryAngle = ${secondary}° (0018,1511)`);
   if (primary === undefined) {
@@ -193,11 +207,11 @@ export function xrayGeometryFromDicom(file: DicomFile, frame = 0): XrayGeometry 
   if (layout.frames > 1) {
     const primaryIncrements = dicomNumbers(file, DICOM_TAGS.positionerPrimaryAngleIncrement);
     const secondaryIncrements = dicomNumbers(file, DICOM_TAGS.positionerSecondaryAngleIncrement);
-    if (primaryIncrements.length === layout.frames) {
+    if (primaryIncrements.length === layout.frames && inRange(primaryIncrements[frame], ANGLE_DEGREES)) {
       primary += primaryIncrements[frame];
       found.push(`PositionerPrimaryAngleIncrement[${frame}] = ${primaryIncrements[frame]}° (0018,1520)`);
     }
-    if (secondaryIncrements.length === layout.frames) {
+    if (secondaryIncrements.length === layout.frames && inRange(secondaryIncrements[frame], ANGLE_DEGREES)) {
       secondary += secondaryIncrements[frame];
       found.push(`PositionerSecondaryAngleIncrement[${frame}] = ${secondaryIncrements[frame]}° (0018,1521)`);
     }
@@ -430,10 +444,11 @@ function isJpeg(bytes: Uint8Array): boolean {
 
 /** Decodes a JPEG file to gray values 0..255 (colour → Rec. 601 luma). */
 async function decodeJpegFile(bytes: Uint8Array, source: string): Promise<Image2D> {
+  checkDeclaredImageSize(bytes, source);
   const jpeg = (await import('jpeg-js')).default;
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
+    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: readerLimits().maxImagePixels / 1e6, maxMemoryUsageInMB: 2048 });
   } catch (error) {
     throw new DrrkitError(`${source}: corrupt or unsupported JPEG (${error instanceof Error ? error.message : String(error)})`, source);
   }
@@ -464,6 +479,7 @@ export async function decodeXray(bytes: Uint8Array, source: string, options: Xra
     format = 'dicom';
     const file = parseDicomFile(bytes, source);
     const layout = pixelLayout(file);
+    checkImagePixels(layout.rows, layout.columns, source, (message) => { throw new DrrkitError(message, source); });
     frameCount = layout.frames;
     const frame = options.frame ?? 0;
     if (!Number.isInteger(frame) || frame < 0 || frame >= frameCount) {
@@ -492,6 +508,10 @@ export async function decodeXray(bytes: Uint8Array, source: string, options: Xra
     image = decodeImage(bytes, source);
     format = bytes[0] === 0x89 ? 'png' : 'tiff';
   }
+  if (format !== 'dicom' && options.frame !== undefined && options.frame !== 0) {
+    throw new DrrkitError(`${source}: frame ${options.frame} does not exist; a ${format.toUpperCase()} X-ray has one frame (0)`, source);
+  }
+  requirePlausibleVoxelValues(image.data, source);
   const processed = preprocessXray(image, options, source);
   if (geometry) geometry.detector = adjustDetectorForPreprocessing(geometry.detector, options.crop, options.resize);
   return { image: processed.image, mask: processed.mask, source, format, frameCount, geometry, notes: [...notes, ...processed.notes] };

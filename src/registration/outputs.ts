@@ -4,6 +4,9 @@
  * a plot of the loss and the six pose parameters, and an animation of the run (GIF and WebP).
  */
 import path from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DrrkitError } from '../errors.js';
+import { requireFiniteValues } from '../validation.js';
 import { convertRotation, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -38,6 +41,47 @@ export interface RecordedRun {
 export interface ParameterNaming {
   parameterization: Parameterization;
   convention: EulerConvention;
+  /** Write angles (Euler, axis-angle, se3_log_map rotation numbers) in degrees instead of radians (the CLI's --degrees); default: the output settings, else false. */
+  degrees?: boolean;
+}
+
+/** Animation formats {@link writeRunOutputs} can write. */
+export type AnimationFormat = 'gif' | 'webp';
+
+/** Output settings a command applies to every run it writes (see {@link withOutputSettings}). */
+export interface OutputSettings {
+  /** Animations to write (default both; [] for none: saves most of the writing time). */
+  animation?: readonly AnimationFormat[];
+  /** Angles in degrees (the CLI's --degrees). */
+  degrees?: boolean;
+}
+
+/** The settings in force for the current command. */
+const outputSettings = new AsyncLocalStorage<OutputSettings>();
+
+/** Runs `body` with `settings` applied to every {@link writeRunOutputs} / {@link writeComparisonOutputs} inside it. */
+export function withOutputSettings<T>(settings: OutputSettings, body: () => Promise<T>): Promise<T> {
+  return outputSettings.run(settings, body);
+}
+
+/** Parses "gif,webp", "gif", "none" (or false from --no-animation) into formats; throws a DrrkitError naming --animation. */
+export function parseAnimationFormats(value: unknown): AnimationFormat[] {
+  if (value === false || value === 'none' || value === '') return [];
+  const names = String(value ?? 'gif,webp').split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  for (const name of names) if (name !== 'gif' && name !== 'webp' && name !== 'none') throw new DrrkitError(`--animation: unknown format "${name.slice(0, 20)}"; use gif, webp, both as gif,webp, or none`, '--animation');
+  return [...new Set(names.filter((name): name is AnimationFormat => name === 'gif' || name === 'webp'))];
+}
+
+/** True when the naming asks for degrees and the parameterization's numbers are angles. */
+function inDegrees(naming: ParameterNaming): boolean {
+  const degrees = naming.degrees ?? outputSettings.getStore()?.degrees ?? false;
+  return degrees && (naming.parameterization === 'euler_angles' || naming.parameterization === 'axis_angle' || naming.parameterization === 'se3_log_map');
+}
+
+/** Rotation numbers in the naming's unit (radians → degrees when asked). */
+function rotationOut(values: ArrayLike<number>, naming: ParameterNaming): number[] {
+  const scale = inDegrees(naming) ? 180 / Math.PI : 1;
+  return Array.from(values, (value) => value * scale);
 }
 
 /** Column names of the rotation parameters: alpha, beta, gamma for Euler angles, else rotation_0…. */
@@ -51,7 +95,7 @@ export function trajectoryCsv(trajectory: readonly IterationRecord[], naming: Pa
   const rotationNames = rotationParameterNames(naming, trajectory[0]?.rotation.length ?? 3);
   const lines = [['iteration', ...rotationNames, 'bx', 'by', 'bz', 'loss', 'seconds'].join(',')];
   for (const row of trajectory) {
-    lines.push([row.iteration, ...row.rotation, ...row.translation, row.loss, row.seconds.toFixed(6)].map(String).join(','));
+    lines.push([row.iteration, ...rotationOut(row.rotation, naming), ...row.translation, row.loss, row.seconds.toFixed(6)].map(String).join(','));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -64,10 +108,11 @@ export function plotTrajectory(run: RecordedRun, naming: ParameterNaming): PoseT
       ? row.rotation
       : Array.from(convertRotation(row.rotation, naming.parameterization, 'euler_angles', naming.convention, 'ZYX')),
   );
+  const scale = naming.degrees ?? outputSettings.getStore()?.degrees ? 180 / Math.PI : 1;
   return {
-    alpha: euler.map((angles) => angles[0]),
-    beta: euler.map((angles) => angles[1]),
-    gamma: euler.map((angles) => angles[2]),
+    alpha: euler.map((angles) => angles[0] * scale),
+    beta: euler.map((angles) => angles[1] * scale),
+    gamma: euler.map((angles) => angles[2] * scale),
     bx: rows.map((row) => row.translation[0]),
     by: rows.map((row) => row.translation[1]),
     bz: rows.map((row) => row.translation[2]),
@@ -77,11 +122,12 @@ export function plotTrajectory(run: RecordedRun, naming: ParameterNaming): PoseT
 }
 
 /** The true pose as plot reference values (ZYX Euler angles and translation). */
-export function plotTruth(pose: PoseParameters): PoseValues {
+export function plotTruth(pose: PoseParameters, degrees = outputSettings.getStore()?.degrees ?? false): PoseValues {
+  const scale = degrees ? 180 / Math.PI : 1;
   const euler = pose.parameterization === 'euler_angles' && (pose.convention ?? 'ZYX') === 'ZYX'
     ? pose.rotation
     : convertRotation(pose.rotation, pose.parameterization, 'euler_angles', pose.convention ?? 'ZYX', 'ZYX');
-  return { alpha: euler[0], beta: euler[1], gamma: euler[2], bx: pose.translation[0], by: pose.translation[1], bz: pose.translation[2] };
+  return { alpha: euler[0] * scale, beta: euler[1] * scale, gamma: euler[2] * scale, bx: pose.translation[0], by: pose.translation[1], bz: pose.translation[2] };
 }
 
 /** Indices of at most `limit` frames spread over `count` iterations, always including the last. */
@@ -115,6 +161,8 @@ export interface RunOutputOptions extends ParameterNaming {
   displayScale?: number;
   /** Frame delay in ms (default 60). */
   frameDelayMs?: number;
+  /** Animations to write (default: the output settings, else GIF and WebP). */
+  animation?: readonly AnimationFormat[];
 }
 
 /** Writes result.json, trajectory.csv, target/final images, comparison.png, plot.png and animation.gif/.webp into `directory`. Returns the paths written. */
@@ -122,7 +170,11 @@ export async function writeRunOutputs(directory: string, run: RecordedRun, optio
   const { fixed } = options;
   const shape = { height: fixed.height, width: fixed.width };
   const final: Image2D = { data: run.finalImage, ...shape };
-  const naming = { parameterization: options.parameterization, convention: options.convention };
+  const naming = { parameterization: options.parameterization, convention: options.convention, degrees: options.degrees };
+  requireFiniteValues(run.result.rotation, `${run.label}: the final rotation`, 'the registration diverged; try smaller learning rates or another start');
+  requireFiniteValues(run.result.translation, `${run.label}: the final translation`, 'the registration diverged; try smaller learning rates or another start');
+  requireFiniteValues(run.finalImage, `${run.label}: the final DRR`);
+  const animation = options.animation ?? outputSettings.getStore()?.animation ?? ['gif', 'webp'];
   const written: string[] = [];
   const write = async (name: string, bytes: Uint8Array | string) => {
     const file = path.join(directory, name);
@@ -140,9 +192,10 @@ export async function writeRunOutputs(directory: string, run: RecordedRun, optio
     parameterization: options.parameterization,
     convention: options.convention,
     rotationNames: rotationParameterNames(naming, result.rotation.length),
-    finalRotation: Array.from(result.rotation),
+    angleUnit: inDegrees(naming) ? 'degrees' : 'radians',
+    finalRotation: rotationOut(result.rotation, naming),
     finalTranslation: Array.from(result.translation),
-    trueRotation: options.truth ? Array.from(options.truth.rotation) : undefined,
+    trueRotation: options.truth ? rotationOut(options.truth.rotation, naming) : undefined,
     trueTranslation: options.truth ? Array.from(options.truth.translation) : undefined,
     seconds: result.seconds,
     iterationsPerSecond: result.iterationsPerSecond,
@@ -154,10 +207,13 @@ export async function writeRunOutputs(directory: string, run: RecordedRun, optio
   await write('final.png', encodePng(final));
   await write('final.tif', encodeFloatTiff(final));
   await write('comparison.png', encodeRasterPng(finalComparison(fixed, final)));
+  const degrees = naming.degrees ?? outputSettings.getStore()?.degrees ?? false;
   await write('plot.png', encodeRasterPng(plotRegistrationTrajectory(plotTrajectory(run, naming), {
     title: `${run.label}: NCC and pose parameters per iteration`,
-    truth: options.truth ? plotTruth(options.truth) : undefined,
+    truth: options.truth ? plotTruth(options.truth, degrees) : undefined,
+    rotationUnit: degrees ? '°' : 'rad',
   })));
+  if (animation.length === 0) return written;
   const frames = frameIndices(run.frameCount, options.maximumFrames ?? 80).map((index) =>
     registrationFrame({
       fixed,
@@ -170,8 +226,8 @@ export async function writeRunOutputs(directory: string, run: RecordedRun, optio
     }),
   );
   const delayMs = options.frameDelayMs ?? 60;
-  await write('animation.gif', encodeGif(frames, { delayMs, loop: true }));
-  await write('animation.webp', await encodeAnimatedWebp(frames, ANIMATION_WEBP));
+  if (animation.includes('gif')) await write('animation.gif', encodeGif(frames, { delayMs, loop: true }));
+  if (animation.includes('webp')) await write('animation.webp', await encodeAnimatedWebp(frames, ANIMATION_WEBP));
   return written;
 }
 
@@ -182,9 +238,11 @@ export async function writeComparisonOutputs(
   options: ParameterNaming & { fixed: Image2D; truth?: PoseParameters; maximumFrames?: number; frameDelayMs?: number },
 ): Promise<string[]> {
   const { fixed } = options;
+  const animation = outputSettings.getStore()?.animation ?? ['gif', 'webp'];
+  const degrees = options.degrees ?? outputSettings.getStore()?.degrees ?? false;
   const shape = { height: fixed.height, width: fixed.width };
   const longest = Math.max(...runs.map((run) => run.frameCount));
-  const frames = frameIndices(longest, options.maximumFrames ?? 80).map((index) =>
+  const frames = animation.length === 0 ? [] : frameIndices(longest, options.maximumFrames ?? 80).map((index) =>
     comparisonFrame(
       runs.map((run) => {
         const at = Math.min(index, run.frameCount - 1);
@@ -201,11 +259,12 @@ export async function writeComparisonOutputs(
     written.push(file);
   };
   const delayMs = options.frameDelayMs ?? 60;
-  await write('comparison.gif', encodeGif(frames, { delayMs, loop: true }));
-  await write('comparison.webp', await encodeAnimatedWebp(frames, ANIMATION_WEBP));
+  if (animation.includes('gif')) await write('comparison.gif', encodeGif(frames, { delayMs, loop: true }));
+  if (animation.includes('webp')) await write('comparison.webp', await encodeAnimatedWebp(frames, ANIMATION_WEBP));
   await write('plot.png', encodeRasterPng(plotRegistrationTrajectory(runs.map((run) => plotTrajectory(run, options)), {
     title: 'NCC and pose parameters per iteration',
-    truth: options.truth ? plotTruth(options.truth) : undefined,
+    truth: options.truth ? plotTruth(options.truth, degrees) : undefined,
+    rotationUnit: degrees ? '°' : 'rad',
   })));
   return written;
 }

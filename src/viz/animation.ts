@@ -297,6 +297,34 @@ function loadWebpmux(): Promise<WebpmuxModule> {
     if (typeof Buffer === 'undefined') {
       throw new DrrkitError('animated WebP needs Node.js (node-webpmux uses Node Buffers); use encodeGif in a browser', 'webp');
     }
+    // The Emscripten runtime prints its own failure lines (under `ulimit -v` WebAssembly cannot
+    // reserve its memory); hold stderr while it loads, so that a failure is reported once, below.
+    const stderr = process.stderr as unknown as { write: (...args: unknown[]) => boolean };
+    const originalWrite = stderr.write;
+    const held: unknown[][] = [];
+    stderr.write = (...args: unknown[]) => { held.push(args); return true; };
+    let failed = true;
+    try {
+      const loaded = await initialiseWebpmux();
+      failed = false;
+      return loaded;
+    } finally {
+      stderr.write = originalWrite;
+      if (!failed) for (const args of held) originalWrite.apply(process.stderr, args);
+    }
+  })().catch((error: unknown) => {
+    webpmuxReady = undefined;
+    if (error instanceof DrrkitError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    const memory = /out of memory|allocate/i.test(message) ? ' (WebAssembly could not reserve memory: an address-space limit such as ulimit -v?); write GIF only with --animation gif, or none' : '';
+    throw new DrrkitError(`animated WebP: libwebp (node-webpmux) could not be initialised: ${message.replace(/\.? ?Build with -s ASSERTIONS=1 for more info\.?/, '')}${memory}`, 'webp');
+  });
+  return webpmuxReady;
+}
+
+/** Imports node-webpmux and initialises its libwebp WebAssembly. */
+async function initialiseWebpmux(): Promise<WebpmuxModule> {
+  {
     const namespace = (await import('node-webpmux')) as { default?: WebpmuxModule } & Partial<WebpmuxModule>;
     const webpmux = (namespace.default ?? namespace) as WebpmuxModule;
     // Listeners are compared by identity, so the process object is used through a loose view.
@@ -316,12 +344,7 @@ function loadWebpmux(): Promise<WebpmuxModule> {
       });
     }
     return webpmux;
-  })().catch((error: unknown) => {
-    webpmuxReady = undefined;
-    if (error instanceof DrrkitError) throw error;
-    throw new DrrkitError(`libwebp (node-webpmux) could not be initialised: ${error instanceof Error ? error.message : String(error)}`, 'webp');
-  });
-  return webpmuxReady;
+  }
 }
 
 /** Bytes of a Uint8Array-like as a Node Buffer view (no copy). */

@@ -1,3 +1,4 @@
+import { describeRange, inRange, PHYSICAL_RANGES } from '../validation.js';
 import { DrrkitError } from '../errors.js';
 
 /**
@@ -33,6 +34,9 @@ export function validateVolume(volume: Volume): Volume {
     if (!Number.isFinite(d) || d <= 0) {
       throw new DrrkitError(`${source}: voxel spacing along axis ${axis} is ${d}; spacing must be a finite number of mm greater than zero`, source);
     }
+    if (!inRange(d, PHYSICAL_RANGES.voxelSpacingMm)) {
+      throw new DrrkitError(`${source}: voxel spacing along axis ${axis} is ${d} mm; drrkit accepts ${describeRange(PHYSICAL_RANGES.voxelSpacingMm)}`, source);
+    }
   }
   const expected = shape[0] * shape[1] * shape[2];
   if (data.length !== expected) {
@@ -40,6 +44,9 @@ export function validateVolume(volume: Volume): Volume {
   }
   if (affine.length !== 16 || !affine.every(Number.isFinite)) {
     throw new DrrkitError(`${source}: the voxel-to-world affine is missing or not finite`, source);
+  }
+  for (const index of [3, 7, 11]) {
+    if (!inRange(affine[index], PHYSICAL_RANGES.positionMm)) throw new DrrkitError(`${source}: the volume origin ${affine[index]} mm lies beyond ±${PHYSICAL_RANGES.positionMm.max} mm`, source);
   }
   return volume;
 }
