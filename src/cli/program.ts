@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { DrrkitError } from '../errors.js';
 import { evaluateCommand } from './evaluate.js';
+import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
+import { workerCommand } from './worker.js';
 
 /** Builds the `drrkit` command with all its subcommands. */
 export function buildProgram(): Command {
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   program.addCommand(inspectCommand());
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
+  program.addCommand(generateCommand());
+  program.addCommand(workerCommand());
   return program;
 }
 
