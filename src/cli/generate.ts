@@ -10,6 +10,7 @@ import {
 } from '../dataset/dataset.js';
 import { checkPoseDistribution, type PoseDistribution, type TranslationRanges } from '../dataset/pose-distribution.js';
 import { writeFileAtomic } from '../io/files.js';
+import { parseQueueUrl } from '../queue/connection.js';
 import { runOnQueue, type QueuedJob } from '../queue/producer.js';
 import { createDatasetRenderer } from './dataset-renderer.js';
 import { parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
@@ -160,6 +161,7 @@ export function generateCommand(): Command {
       };
       checkDatasetSpec(spec);
       const queue = flag(options, 'queue');
+      if (queue !== undefined) parseQueueUrl(queue);
       const threads = flag(options, 'threads') !== undefined ? parseInteger(flag(options, 'threads')!, '--threads') : undefined;
       if (queue !== undefined && threads !== undefined) throw new DrrkitError('--threads: with --queue each worker chooses its threads (drrkit worker --threads)', '--threads');
       await planRender({ ...spec.render }); // the detector and flags, checked before anything is written
