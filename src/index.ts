@@ -70,3 +70,15 @@ export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';
 export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, type RecordedRun } from './registration/outputs.js';
+
+// Datasets (drrkit generate): .npy shards, per-sample random streams, pose distributions.
+export { encodeNpy, decodeNpy, decodeNpyHeader, npyHeaderBytes, type NpyHeader } from './dataset/npy.js';
+export { SampleRandom } from './dataset/sample-random.js';
+export {
+  samplePose, checkPoseDistribution, beamDirection,
+  type PoseDistribution, type BoxDistribution, type ConeDistribution, type CArmDistribution, type PoseContext, type PoseSample, type TranslationRanges,
+} from './dataset/pose-distribution.js';
+export {
+  renderShard, sampleRecord, cameraRecord, shardCount, shardName, shardRange, shardShape, writeManifest, finishedShard,
+  type DatasetSpec, type SampleRenderer, type ManifestRecord,
+} from './dataset/dataset.js';

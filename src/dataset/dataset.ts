@@ -11,7 +11,7 @@
  * shards and resuming re-renders the rest. A sample depends only on (seed, id) and the render
  * flags, so re-rendering a shard, on any machine, writes the same bytes.
  */
-import { readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DrrkitError } from '../errors.js';
 import type { Camera } from '../geometry/camera.js';
@@ -184,8 +184,14 @@ export async function finishedShard(directory: string, spec: DatasetSpec, index:
   const file = path.join(directory, shardName(index));
   try {
     const size = (await stat(file)).size;
-    const handle = await readFile(file).then((bytes) => new Uint8Array(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)));
-    const header = decodeNpyHeader(handle, file);
+    const head = new Uint8Array(Math.min(size, 4096));
+    const handle = await open(file, 'r');
+    try {
+      await handle.read(head, 0, head.length, 0);
+    } finally {
+      await handle.close();
+    }
+    const header = decodeNpyHeader(head, file);
     const values = header.shape.reduce((product, value) => product * value, 1);
     if (header.descr !== '<f4' || header.shape[0] !== count || size !== header.dataOffset + 4 * values) return null;
   } catch {
