@@ -78,7 +78,8 @@ describe('the job queue (BullMQ on a loopback redis-server)', { skip: REDIS_ABSE
     writeFileSync(broken, 'this is not a CT');
     const result = await runCliAsync(['generate', '--ct', broken, '--count', '4', '--shard-size', '2', '--height', '8', '--delx', '10', '--out-dir', path.join(scratch, 'broken'), '--queue', redis!.url]);
     assert.equal(result.status, 1);
-    assert.match(result.stderr, /^drrkit: shard shard-0000\d\.npy failed on a worker: .*broken\.nii\.gz.*\(worker .* pid \d+\)/);
+    assert.match(result.stderr, /^drrkit: shard shard-0000\d\.npy failed on a worker: .*broken\.nii\.gz.*\(worker .* pid \d+\)$/m);
+    assert.match(result.stderr, /^queued 2 shard job\(s\) on redis:/);
   });
 
   test('evaluate --queue gives the summary and runs of evaluate without the queue (times aside)', async () => {

@@ -203,6 +203,7 @@ export function generateCommand(): Command {
             data: { directory, spec, shard: index },
             label: `shard ${shardName(index)}`,
           }));
+          process.stderr.write(`queued ${jobs.length} shard job(s) on ${queue}; waiting for drrkit worker(s)\n`);
           await runOnQueue(queue, jobs, {
             onResult: async (jobIndex, value) => {
               const index = remaining[jobIndex];

@@ -55,9 +55,10 @@ export async function runOnQueue(url: string, jobs: readonly QueuedJob[], callba
     while (pending.size > 0) {
       let running = 0;
       for (const index of [...pending]) {
-        const job = await Job.fromId(queue, jobs[index].id);
+        // The state first, then the job: a job read before it completes carries no result yet.
+        const state = await queue.getJobState(jobs[index].id);
+        const job = state === 'unknown' ? undefined : await Job.fromId(queue, jobs[index].id);
         if (!job) throw new DrrkitError(`${jobs[index].label}: the job vanished from the queue (removed by another client?)`, '--queue');
-        const state = await job.getState();
         if (state === 'completed') {
           await callbacks.onResult(index, job.returnvalue);
           pending.delete(index);
