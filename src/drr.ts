@@ -152,6 +152,11 @@ export interface RenderCallOptions {
   pixels?: ArrayLike<number>;
   /** Render only this rectangle of the detector: the result has the region's size. */
   region?: PixelRegion;
+  /**
+   * Render with this camera instead of the DRR's own (at most as many pixels; same volume frame),
+   * e.g. a C-arm whose source-to-detector distance changes from image to image. Not with `region`.
+   */
+  camera?: Camera;
 }
 
 /** The placement of the grid: world → grid, g = rotation·w + translation. */
@@ -307,6 +312,13 @@ export class DRR {
 
   /** The camera of a render call: the whole detector, or the region's crop. */
   #cameraFor(call: RenderCallOptions | undefined): Camera {
+    if (call?.camera !== undefined) {
+      if (call.region) throw new DrrkitError('give either `camera` or `region` for a render, not both', 'camera');
+      if (!isCamera(call.camera) || call.camera.height * call.camera.width > this.pixelCount) {
+        throw new DrrkitError(`camera: expected a camera with at most the DRR's ${this.pixelCount} pixels`, 'camera');
+      }
+      return call.camera;
+    }
     return call?.region ? this.camera.cropped(call.region) : this.camera;
   }
 

@@ -81,3 +81,15 @@ export { readerLimits, setReaderLimits, type ReaderLimits } from './io/limits.js
 export { readFileBytes, readDetachedFile, writeFileAtomic, writeOutputsAtomically, type ReadOptions, type DetachedFileOptions } from './io/files.js';
 export { checkDeclaredImageSize } from './io/image-dimensions.js';
 export { quoteValue } from './errors.js';
+
+// Datasets (drrkit generate): .npy shards, per-sample random streams, pose distributions.
+export { encodeNpy, decodeNpy, decodeNpyHeader, npyHeaderBytes, type NpyHeader } from './dataset/npy.js';
+export { SampleRandom } from './dataset/sample-random.js';
+export {
+  samplePose, checkPoseDistribution, beamDirection,
+  type PoseDistribution, type BoxDistribution, type ConeDistribution, type CArmDistribution, type PoseContext, type PoseSample, type TranslationRanges,
+} from './dataset/pose-distribution.js';
+export {
+  renderShard, sampleRecord, cameraRecord, shardCount, shardName, shardRange, shardShape, writeManifest, finishedShard,
+  type DatasetSpec, type SampleRenderer, type ManifestRecord,
+} from './dataset/dataset.js';

@@ -17,6 +17,8 @@ import { TUTORIAL_ROTATION } from './pose-options.js';
 import { withAtomicOutputs } from './command-outputs.js';
 import { requireBoundedWork } from './validate.js';
 import { requireFiniteValues } from '../validation.js';
+import { evaluateOnQueue } from '../queue/evaluate-jobs.js';
+import { parseQueueUrl } from '../queue/connection.js';
 
 /** Success rate against initial mTRE: per-bin rates and the cumulative rate up to each bin. */
 function captureRangePlot(summary: EvaluationSummary): Uint8Array {
@@ -71,8 +73,11 @@ export function evaluateCommand(): Command {
     .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
     .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
     .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png (all or nothing)', 'output/evaluate')
+    .option('--queue <url>', 'run the registrations on workers (drrkit worker) through Redis: redis://host:port/db; the CT must be a path every worker sees')
+    .option('--block-size <runs>', 'with --queue: registrations per job', '5')
     .action(withAtomicOutputs(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+      if (text('queue') !== undefined) parseQueueUrl(text('queue')!);
       createDetector(detectorOptionsFrom(options));
       const geometry = geometryOptionsFrom(options);
       const detector = geometry.drrOptions;
@@ -121,16 +126,20 @@ export function evaluateCommand(): Command {
         : undefined;
       bar?.start(runs, 0, { success: '-', median: '-' });
       const finished: EvaluationRun[] = [];
-      const { runs: results, summary } = evaluateRegistration({
+      const evaluation = {
         volume, detector, truth, runs, seed, strategy, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange,
         targetModel, robust,
-        onRun: (run) => {
-          finished.push(run);
-          const successes = finished.filter((entry) => entry.error.mTRE < 2).length;
-          const times = finished.map((entry) => entry.seconds).sort((a, b) => a - b);
-          bar?.update(finished.length, { success: `${successes}/${finished.length}`, median: times[Math.floor(times.length / 2)].toFixed(2) });
-        },
-      });
+      };
+      const queue = text('queue');
+      const { runs: results, summary } = await (queue !== undefined
+        ? evaluateOnQueue(queue, String(options.ct), evaluation, { blockSize: parseInteger(text('blockSize') ?? '5', '--block-size'), onRun: (run) => onRun(run) })
+        : Promise.resolve(evaluateRegistration({ ...evaluation, onRun: (run) => onRun(run) })));
+      function onRun(run: EvaluationRun): void {
+        finished.push(run);
+        const successes = finished.filter((entry) => entry.error.mTRE < 2).length;
+        const times = finished.map((entry) => entry.seconds).sort((a, b) => a - b);
+        bar?.update(finished.length, { success: `${successes}/${finished.length}`, median: times[Math.floor(times.length / 2)].toFixed(2) });
+      }
       bar?.stop();
       requireFiniteValues([summary.median.mTRE, summary.median.rotationDegrees, summary.median.translationMm, summary.percentile95.mTRE], 'evaluate: the summary');
       const outDirectory = String(options.outDir);

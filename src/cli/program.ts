@@ -3,9 +3,11 @@ import { DrrkitError, sanitizeMessage } from '../errors.js';
 import { setReaderLimits } from '../io/limits.js';
 import { validateFlags } from './validate.js';
 import { evaluateCommand } from './evaluate.js';
+import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
+import { workerCommand } from './worker.js';
 
 /** Builds the `drrkit` command with all its subcommands. */
 export function buildProgram(): Command {
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   program.addCommand(inspectCommand());
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
+  program.addCommand(generateCommand());
+  program.addCommand(workerCommand());
   // Commander's own messages ("error: unknown option …") in drrkit's form, "drrkit: …".
   const output = {
     writeErr: (text: string) => process.stderr.write(text.replace(/^error: /, 'drrkit: ')),

@@ -51,6 +51,11 @@ export interface EvaluationOptions {
   robust?: RobustOptions;
   /** Target points for mTRE, world mm, flat xyz (default: a 3×3×3 grid over the middle half of the CT). */
   targetPoints?: Float64Array;
+  /**
+   * Do only runs first … first + count − 1 of the `runs` (every start is still drawn, so these
+   * runs are exactly those of the whole evaluation): a block of a distributed evaluation.
+   */
+  only?: { first: number; count: number };
   /** Called after each run (e.g. a progress bar). */
   onRun?: (run: EvaluationRun, index: number, total: number) => void;
 }
@@ -174,6 +179,7 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
   for (let index = 0; index < count; index++) {
     const rotation = Float64Array.from(truth.rotation, (value, axis) => value + random.uniform(-rotationRange[axis], rotationRange[axis]));
     const translation = Float64Array.from(truth.translation, (value) => value + random.uniform(translationLow, translationHigh));
+    if (options.only && (index < options.only.first || index >= options.only.first + options.only.count)) continue;
     const start: PoseParameters = { rotation, translation, parameterization: 'euler_angles', convention: 'ZYX' };
     const initialError = poseError(trueTransform, poseFromParameters(start), drr.camera, points);
     const started = performance.now();
