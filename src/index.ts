@@ -44,6 +44,8 @@ export * from './render/density-grid.js';
 export * from './render/renderer.js';
 export * from './render/siddon.js';
 export * from './render/trilinear.js';
+export * from './render/joseph.js';
+export * from './render/compact-density.js';
 export * from './render/pose-gradient.js';
 export * from './render/empty-space.js';
 export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWorkerHandle, type RenderWorkerPort, type RenderContext } from './render/render-pool.js';

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { loadVolume } from '../io/load-volume.js';
 import { evaluateRegistration, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
 import type { SimilarityName } from '../metrics/index.js';
+import type { RendererName } from '../render/renderer.js';
 import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
 import { DRR } from '../drr.js';
@@ -63,7 +64,7 @@ export function evaluateCommand(): Command {
     .option('--rotation-range <a,b,c>', 'half-widths of the random rotation offsets, degrees', '45,60,60')
     .option('--translation-range <low,high>', 'range of the random translation offsets, mm', '-30,31')
     .addOption(new Option('--similarity <name>', 'robust strategy: similarity to maximise (gradient_ncc tolerates contrast mismatch, e.g. real X-rays)').choices(['ncc', 'local_ncc', 'multiscale_ncc', 'gradient_ncc', 'mi']).default('ncc'))
-    .addOption(new Option('--target-renderer <name>', 'model mismatch: renderer of the target').choices(['siddon', 'trilinear']))
+    .addOption(new Option('--target-renderer <name>', 'model mismatch: renderer of the target').choices(['siddon', 'trilinear', 'joseph']))
     .option('--target-oversampling <k>', 'model mismatch: render the target on a k× finer detector, then bin')
     .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
     .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
@@ -80,7 +81,7 @@ export function evaluateCommand(): Command {
       const translationRange = parseNumberList(text('translationRange') ?? '-30,31', '--translation-range', 2) as [number, number];
       const targetModel = text('targetRenderer') || text('targetOversampling') || text('targetIntensity') || text('targetPhotons')
         ? {
-            renderer: (text('targetRenderer') ?? 'siddon') as 'siddon' | 'trilinear',
+            renderer: (text('targetRenderer') ?? 'siddon') as RendererName,
             oversampling: text('targetOversampling') ? parseInteger(text('targetOversampling')!, '--target-oversampling') : 1,
             intensity: (text('targetIntensity') ?? 'line-integral') as 'line-integral' | 'beer-lambert',
             photons: text('targetPhotons') ? parseNumberList(text('targetPhotons')!, '--target-photons', 1)[0] : undefined,
