@@ -102,10 +102,24 @@ function exactFor(values: Float64Array, scale: number, zero: number, levels: num
   return true;
 }
 
+const float32 = new Float32Array(1);
+const float32Bits = new Uint32Array(float32.buffer);
+
+/** The float32 neighbour of the float32 value `value` towards +∞ (`up`) or −∞. */
+function neighbour(value: number, up: boolean): number {
+  if (value === 0) return up ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  float32[0] = value;
+  float32Bits[0] += (value > 0) === up ? 1 : -1;
+  return float32[0];
+}
+
 /**
- * An exact integer code for the sorted distinct `values` (which include 0) in `levels` levels:
- * the step is the smallest gap between neighbours, refined over the whole range, and the zero
- * level is where 0 falls. Null when no such code reproduces every value.
+ * An exact integer code for the sorted distinct `values` (which include 0) in `levels` levels,
+ * or null. A first step estimate (the smallest gap between neighbours, refined over the whole
+ * range) assigns each value its integer n = q − q₀; then every value v confines the step to the
+ * interval of steps s for which n·s rounds to v in float32 (half-way to each float32
+ * neighbour), and the step is taken from the middle of the intersection of those intervals —
+ * so data made as float32(n·c) for a constant c is recognised whatever c's rounding was.
  */
 function exactCode(values: Float64Array, levels: number): { scale: number; zero: number } | null {
   const minimum = values[0], maximum = values[values.length - 1];
@@ -116,9 +130,20 @@ function exactCode(values: Float64Array, levels: number): { scale: number; zero:
     if (difference > 0 && difference < gap) gap = difference;
   }
   const steps = Math.round((maximum - minimum) / gap);
-  if (steps >= levels) return null;
-  // Try the step from the whole range, then the raw gap (the range may not be a whole number of gaps).
-  for (const scale of [(maximum - minimum) / steps, gap]) {
+  if (!(steps < levels)) return null;
+  const estimate = (maximum - minimum) / steps;
+  let low = 0, high = Infinity;
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    const n = Math.round(value / estimate);
+    if (n === 0) { if (value !== 0) return null; continue; }
+    const a = (value + neighbour(value, false)) / 2 / n, b = (value + neighbour(value, true)) / 2 / n;
+    const lower = a < b ? a : b, upper = a < b ? b : a;
+    if (lower > low) low = lower;
+    if (upper < high) high = upper;
+  }
+  if (!(low <= high)) return null;
+  for (const scale of [(low + high) / 2, estimate, gap]) {
     const zero = Math.round(-minimum / scale) || 0;
     if (exactFor(values, scale, zero, levels)) return { scale, zero };
   }
