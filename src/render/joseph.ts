@@ -294,7 +294,7 @@ export function renderJoseph(
   const storage = storageOf(grid);
   const data = storage.data, scale = storage.scale, zero = storage.zero;
   const values = setup.values;
-  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift;
+  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift, blockMask = (1 << shift) - 1;
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     if (setup.begin(pixel) === MISSES) { out[outOffset + pixel] = 0; continue; }
     const pu = values[P_U], qu = values[Q_U], pv = values[P_V], qv = values[Q_V];
@@ -302,13 +302,22 @@ export function renderJoseph(
     const step = setup.step, end = setup.end;
     const fieldOffset = setup.fieldOffset, blockStrideM = setup.blockStrideM, blockStrideU = setup.blockStrideU, blockStrideV = setup.blockStrideV;
     let sum = 0;
+    // Look for empty space at the first sample, after a jump, and where the ray enters a new
+    // block along m (samples between are computed even where zero: that changes no value).
+    const edge = step > 0 ? 0 : blockMask;
+    let check = skipping;
     for (let i = setup.first; i !== end; i += step) {
       const gu = pu + i * qu, gv = pv + i * qv;
-      const J = Math.floor(gu) | 0, K = Math.floor(gv) | 0;
-      if (skipping && cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
-        i = setup.next(i, J, K) - step;
-        continue;
+      // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
+      const J = gu | 0, K = gv | 0;
+      if (check) {
+        if (cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
+          i = setup.next(i, J, K) - step;
+          continue;
+        }
+        check = false;
       }
+      if (((i + 1 + step) & blockMask) === edge) check = skipping;
       const base = (i + 1) * strideM + J * strideU + K * strideV;
       const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
       const wu = gu - J, wv = gv - K;
@@ -347,7 +356,7 @@ export function renderJosephWithRayGradients(
   const storage = storageOf(grid);
   const data = storage.data, scale = storage.scale, zero = storage.zero;
   const values = setup.values, inverse = setup.inverse;
-  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift;
+  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift, blockMask = (1 << shift) - 1;
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const g = 6 * pixel;
     if (setup.begin(pixel) === MISSES) {
@@ -363,13 +372,22 @@ export function renderJosephWithRayGradients(
     let sum = 0;
     // Σ ∂μ/∂g and Σ i·∂μ/∂g along u and v, in padded index units.
     let gradientU = 0, gradientV = 0, momentU = 0, momentV = 0;
+    // Look for empty space at the first sample, after a jump, and where the ray enters a new
+    // block along m (samples between are computed even where zero: that changes no value).
+    const edge = step > 0 ? 0 : blockMask;
+    let check = skipping;
     for (let i = setup.first; i !== end; i += step) {
       const gu = pu + i * qu, gv = pv + i * qv;
-      const J = Math.floor(gu) | 0, K = Math.floor(gv) | 0;
-      if (skipping && cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
-        i = setup.next(i, J, K) - step;
-        continue;
+      // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
+      const J = gu | 0, K = gv | 0;
+      if (check) {
+        if (cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
+          i = setup.next(i, J, K) - step;
+          continue;
+        }
+        check = false;
       }
+      if (((i + 1 + step) & blockMask) === edge) check = skipping;
       const base = (i + 1) * strideM + J * strideU + K * strideV;
       const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
       const wu = gu - J, wv = gv - K;
@@ -429,7 +447,7 @@ export function renderJosephMaximum(
     let maximum = -Infinity;
     for (let i = setup.first; i !== end; i += step) {
       const gu = pu + i * qu, gv = pv + i * qv;
-      const J = Math.floor(gu) | 0, K = Math.floor(gv) | 0;
+      const J = gu | 0, K = gv | 0;
       const base = (i + 1) * strideM + J * strideU + K * strideV;
       const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
       const wu = gu - J, wv = gv - K;
