@@ -83,6 +83,8 @@ export function addRealDataOptions(command: Command): Command {
     .option('--sdd <mm>', 'world: source-to-detector distance in mm (default: 2 × --sdr)')
     .option('--sod <mm>', 'world: source-to-isocentre distance in mm for the default pose (default: --sdd / 2)')
     .addOption(new Option('--orientation <name>', 'world: camera axes → patient axes before the pose: AP (source in front), PA (source behind) or none').choices(['AP', 'PA', 'none']).default('AP'))
+    .option('--view <name>', 'world: the pose of a named C-arm view instead of --rotation/--translation: AP, PA, LL, RL, left-lateral, right-lateral, or angles such as LAO30, RAO20CRA15, CAU10')
+    .addOption(new Option('--reduce <mode>', 'sum: the line integral (a DRR); max: maximum-intensity projection').choices(['sum', 'max']).default('sum'))
     .option('--intrinsic <numbers>', 'world: 3×3 intrinsic matrix fx,0,u0,0,fy,v0,0,0,1 (pixels) instead of --delx/--dely/--x0/--y0')
     .option('--xray-dicom <file>', 'world: take the detector (size, pixel spacing, sdd) and the pose (C-arm angles, source distance) from a DICOM X-ray')
     .option('--frame <index>', 'with --xray-dicom: the frame of a multi-frame DICOM (default 0)')

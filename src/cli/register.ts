@@ -122,6 +122,7 @@ function parseTargetPose(text: string, options: RawOptions, centre: readonly num
 export function registerCommand(): Command {
   const command = new Command('register')
     .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
+    .addHelpText('after', '\nExit status: 0 registered (robust: the result passed the acceptance test), 3 the registration did not converge (result.json says why), 1 bad input, 2 internal error.')
     .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example" for the built-in chest CT', 'example')
     .option('--xray <file>', 'target X-ray image: PNG, JPEG, TIFF (8/16-bit or float) or DICOM (DX, CR, XA, RF)')
     .option('--xray-dicom <file>', 'a DICOM X-ray as target AND geometry: the file-frame (world) camera from its C-arm tags (SID, SOD, pixel spacing, positioner angles) starts the registration; --xray-resize with --height/--width resamples it')

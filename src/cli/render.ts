@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { DRR, volumeDensities } from '../drr.js';
+import { convertRotation } from '../geometry/rotation.js';
+import { viewPose } from '../geometry/views.js';
+import type { ReduceMode } from '../render/renderer.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
@@ -47,6 +50,8 @@ export function renderCommand(): Command {
       const waterAttenuation = parseNumber(flag(options, 'waterAttenuation') ?? '0.02', '--water-attenuation');
       const boneMultiplier = drrOptions.boneAttenuationMultiplier ?? 1;
       const channels = options.channels === true;
+      const reduce = String(options.reduce ?? 'sum') as ReduceMode;
+      if (!world && flag(options, 'view') !== undefined) throw new DrrkitError('--view needs --geometry world', '--view');
       if (channels && flag(options, 'labels') === undefined) throw new DrrkitError('--channels needs --labels', '--channels');
       if (channels && extension === '.png') throw new DrrkitError(`${out}: --channels writes one page per label; use a .tif output`, out);
       const labelValues = flag(options, 'labelValues') !== undefined ? parseLabelList(flag(options, 'labelValues')!, '--label-values') : undefined;
@@ -92,6 +97,7 @@ export function renderCommand(): Command {
         const density = intensity === 'line-integral' ? drrOptions.density ?? 'diffdrr' : 'attenuation';
         const base = new WorldDRR(volume, {
           ...worldDetector!,
+          reduce,
           renderer: drrOptions.renderer,
           sampling: drrOptions.sampling,
           intensity,
@@ -104,7 +110,11 @@ export function renderCommand(): Command {
         });
         const sod = flag(options, 'sod') !== undefined ? parseNumber(flag(options, 'sod')!, '--sod') : base.detector.sdd / 2;
         let pose: PoseParameters;
-        if (xray && flag(options, 'rotation') === undefined && flag(options, 'translation') === undefined) {
+        if (flag(options, 'view') !== undefined) {
+          if (flag(options, 'rotation') !== undefined || flag(options, 'translation') !== undefined) throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
+          const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sod, base.center);
+          pose = { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+        } else if (xray && flag(options, 'rotation') === undefined && flag(options, 'translation') === undefined) {
           pose = { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
         } else {
           const defaultTranslation = Array.from(base.defaultPose(sod).translation);
@@ -114,7 +124,7 @@ export function renderCommand(): Command {
         poseFromParameters(pose);
         if (channels) {
           images = labelChannels(base.densities(), labels!, labelValues).map(({ densities }) =>
-            new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }).render(pose),
+            new WorldDRR(volume, { ...worldDetector!, reduce, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }).render(pose),
           );
         } else {
           images = [base.render(pose)];
@@ -124,7 +134,7 @@ export function renderCommand(): Command {
         description = `world-geometry ${base.settings.renderer} DRR (${base.detector.orientation}, sdd ${base.detector.sdd} mm)`;
       } else {
         const prepared = seedVolume(volume, intensity, waterAttenuation, boneMultiplier);
-        const seedOptions = prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions;
+        const seedOptions = { ...(prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions), reduce };
         const base = new DRR(prepared.volume, seedOptions);
         const pose = poseFromFlags(
           options,
