@@ -68,6 +68,7 @@ export * from './registration/register.js';
 export * from './registration/random.js';
 export * from './registration/pose-error.js';
 export * from './registration/strategy.js';
+export { refineOnLevel, pixelSubset, type LevelRefinementOptions, type LevelRefinementResult } from './registration/level-refinement.js';
 export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';

@@ -61,6 +61,13 @@ export function evaluateCommand(): Command {
     .option('--search-step <degrees>', 'robust: spacing of the rotation search grid', '15')
     .option('--accept-ncc <score>', 'robust: the final similarity a run needs to be reported converged (default 0.995 for ncc; none for the others)')
     .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before a run is reported failed', '3')
+    .option('--candidates <n>', 'robust: search grid points refined on the coarsest level (default 6)')
+    .option('--candidate-iterations <n>', 'robust: iterations of each candidate on the coarsest level (default 40)')
+    .addOption(new Option('--refine-optimizer <name>', 'robust: optimizer of the coarse-to-fine refinement (default adam)').choices(['adam', 'lbfgs']))
+    .option('--refine-pixels <n>', 'robust: pixels rendered per refinement render, a fixed random subset (default 0: all)')
+    .option('--rotation-tolerance <degrees>', 'robust: a level is settled when the rotation moves less than this (default 0.005)…')
+    .option('--translation-tolerance <mm>', 'robust: …and the translation less than this (default 0.01)…')
+    .option('--patience <n>', 'robust: …for this many iterations (default 5)')
     .option('--rotation-range <a,b,c>', 'half-widths of the random rotation offsets, degrees', '45,60,60')
     .option('--translation-range <low,high>', 'range of the random translation offsets, mm', '-30,31')
     .addOption(new Option('--similarity <name>', 'robust strategy: similarity to maximise (gradient_ncc tolerates contrast mismatch, e.g. real X-rays)').choices(['ncc', 'local_ncc', 'multiscale_ncc', 'gradient_ncc', 'mi']).default('ncc'))
@@ -111,6 +118,13 @@ export function evaluateCommand(): Command {
         searchStepDegrees: parseNumber(text('searchStep') ?? '15', '--search-step'),
         acceptScore: text('acceptNcc') !== undefined ? parseNumber(text('acceptNcc')!, '--accept-ncc') : undefined,
         refineCandidates: parseInteger(text('refineCandidates') ?? '3', '--refine-candidates'),
+        candidates: text('candidates') !== undefined ? parseInteger(text('candidates')!, '--candidates') : undefined,
+        candidateIterations: text('candidateIterations') !== undefined ? parseInteger(text('candidateIterations')!, '--candidate-iterations') : undefined,
+        refineOptimizer: text('refineOptimizer') as 'adam' | 'lbfgs' | undefined,
+        refinePixels: text('refinePixels') !== undefined ? parseInteger(text('refinePixels')!, '--refine-pixels') : undefined,
+        rotationToleranceDegrees: text('rotationTolerance') !== undefined ? parseNumber(text('rotationTolerance')!, '--rotation-tolerance') : undefined,
+        translationToleranceMm: text('translationTolerance') !== undefined ? parseNumber(text('translationTolerance')!, '--translation-tolerance') : undefined,
+        patience: text('patience') !== undefined ? parseInteger(text('patience')!, '--patience') : undefined,
       };
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: `evaluate ${strategy} {bar} {value}/{total} | success {success} | median {median} s`, stream: process.stderr }, cliProgress.Presets.shades_classic)

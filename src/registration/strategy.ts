@@ -28,6 +28,7 @@ import { convertRotation } from '../geometry/rotation.js';
 import { createSimilarity, type SimilarityName } from '../metrics/index.js';
 import type { Similarity } from '../metrics/similarity.js';
 import type { Volume } from '../volume/volume.js';
+import { refineOnLevel } from './level-refinement.js';
 import { register, type IterationRecord } from './register.js';
 import { Registration } from './registration.js';
 
@@ -111,6 +112,16 @@ export interface RobustOptions {
   refineCandidates?: number;
   /** Largest number of search renders (rotation × translation grid points) accepted (default 20 000). */
   maxSearchRenders?: number;
+  /**
+   * Optimizer of the coarse-to-fine refinement: 'adam' (default; with a decaying learning rate)
+   * or 'lbfgs' (second order, strong-Wolfe line search, in src/registration/level-refinement.ts).
+   */
+  refineOptimizer?: 'adam' | 'lbfgs';
+  /**
+   * Pixels rendered per refinement render on levels that have more: a fixed random subset
+   * (sparse rendering; 0 = every pixel, the default). Only for global similarities (ncc, mi).
+   */
+  refinePixels?: number;
   /** Called after every refinement iteration (stage, level factor, record); return false to stop. */
   onIteration?: (stage: string, factor: number, record: IterationRecord) => void | boolean;
 }
@@ -279,6 +290,29 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     let finalScore = ranked[rank].score, settled = false;
     for (const level of pyramid) {
       if (stopped) break;
+      const fast = (options.refineOptimizer ?? 'adam') === 'lbfgs' || (options.refinePixels ?? 0) > 0;
+      if (fast) {
+        const pixels = similarityName === 'ncc' || similarityName === 'mi' ? options.refinePixels ?? 0 : 0;
+        const stage = rank === 0 ? 'refine' : `refine ${rank + 1}`;
+        let iteration = 0;
+        const started = performance.now();
+        const result = refineOnLevel(level.drr, level.fixed, rotation, translation, similarity, {
+          optimizer: options.refineOptimizer ?? 'adam', pixels, maxRenders: options.maxIterationsPerLevel ?? 150,
+          learningRateRotation: 1e-2 * Math.min(level.factor, 2), learningRateTranslation: 1 * Math.min(level.factor, 2),
+          rotationTolerance, translationTolerance, patience: (options.refineOptimizer ?? 'adam') === 'lbfgs' ? Math.min(patience, 2) : patience, seed: 2026 + level.factor,
+          onRender: (rotationNow, translationNow, score) => {
+            const record: IterationRecord = { iteration: iteration++, rotation: rotationNow, translation: translationNow, loss: score, seconds: (performance.now() - started) / 1000 };
+            trajectory.push({ ...record, stage, factor: level.factor });
+            if (options.onIteration?.('refine', level.factor, record) === false) { stopped = true; return false; }
+          },
+        });
+        refineIterations += result.renders;
+        settled = result.settled;
+        rotation = result.rotation;
+        translation = result.translation;
+        finalScore = similarity.score(level.fixed, level.drr.render(zyx(rotation, translation)), shapeOf(level))[0];
+        continue;
+      }
       const registration = new Registration(level.drr, rotation, translation);
       let still = 0, previous: IterationRecord | undefined;
       const base = level.factor;
