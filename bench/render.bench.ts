@@ -19,6 +19,9 @@
  * - `registration`: iterations per second of the registration loop body — render with ray
  *   gradients, NCC and its gradient, chain rule to the pose, one Adam step (`Registration.evaluate`
  *   and the optimizer of `register`) — at 100², from a pose 10°/20 mm off.
+ * - `evaluate`: whole registrations with the default robust strategy from the tutorial's start
+ *   ranges (`drrkit evaluate`, seed 2026; `--evaluate-runs N`, default 20, 3 with --quick):
+ *   median and 95th-percentile seconds per registration and the success rate (mTRE < 2 mm).
  * - `plastimatch`: where `plastimatch` is on the PATH, its `drr` (exact Siddon) on the same
  *   density volume and geometry, on one thread (OMP_NUM_THREADS=1) and on all, timed by its own
  *   "Total time" report (rendering only, not reading the volume), with the NCC of its image
@@ -41,6 +44,7 @@ import { poseFromParameters, type PoseParameters } from '../src/geometry/pose.js
 import { convertRotation } from '../src/geometry/rotation.js';
 import { readNifti, writeNifti } from '../src/io/nifti.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
+import { evaluateRegistration } from '../src/registration/evaluate.js';
 import { registrationOptimizer } from '../src/registration/register.js';
 import { Registration } from '../src/registration/registration.js';
 import type { RendererName } from '../src/render/renderer.js';
@@ -179,6 +183,18 @@ function benchmarkJosephVersusSiddon(name: string, volume: Volume, rotation: rea
   }
 }
 
+/** Whole registrations (the default robust strategy) from the tutorial's ranges: seconds and success. */
+function benchmarkEvaluate(name: string, volume: Volume): void {
+  const runs = Number(option('evaluate-runs') ?? (quick ? 3 : 20));
+  if (!(runs > 0)) return;
+  const { summary } = evaluateRegistration({ volume, runs, seed: 2026 });
+  report({
+    benchmark: 'evaluate', volume: name, detector: '100x100', threads: allThreads, strategy: 'robust (defaults)', runs,
+    median_seconds: round(summary.median.seconds), p95_seconds: round(summary.percentile95.seconds),
+    success_below_2mm: round(summary.successRate.below2mm, 3), median_mtre_mm: round(summary.median.mTRE), median_iterations: summary.median.iterations,
+  });
+}
+
 function benchmarkRegistration(name: string, volume: Volume, rotation: readonly number[]): void {
   for (const renderer of renderers) {
     for (const threads of threadCounts) for (const geometry of geometries) {
@@ -290,6 +306,7 @@ async function main(): Promise<void> {
     benchmarkRenders(name, volume, rotation);
     if (renderers.includes('joseph') && renderers.includes('siddon')) benchmarkJosephVersusSiddon(name, volume, rotation);
     benchmarkRegistration(name, volume, rotation);
+    benchmarkEvaluate(name, volume);
     await benchmarkPlastimatch(name, volume, rotation);
     reportMemory(name, source);
   }

@@ -12,9 +12,9 @@
  *      the coarsest level;
  *   2. candidates: run a short Adam ascent from the `candidates` best grid points (kept at least
  *      one grid step apart) and rank them by the similarity they reach;
- *   3. refine: from the best candidate, Adam on each finer level with a decaying learning rate,
- *      until the pose changes by less than `rotationToleranceDegrees` / `translationToleranceMm`
- *      over `patience` iterations;
+ *   3. refine: from the best candidate, L-BFGS (or Adam) on each finer level, on at most
+ *      `refinePixels` pixels per render (a fixed random subset), until the pose changes by less
+ *      than `rotationToleranceDegrees` / `translationToleranceMm` over `patience` iterations;
  *   4. accept: the result passes when its final similarity reaches `acceptScore` and the pose is
  *      plausible (the volume centre projects onto the detector, in front of the source). A result
  *      that fails is refined again from the next candidate (up to `refineCandidates` in all); the
@@ -88,9 +88,9 @@ export interface RobustOptions {
   translationRangeMm?: [number, number, number];
   /** Spacing of the translation grid, mm (default 10). */
   translationStepMm?: number;
-  /** Grid points refined locally (default 6). */
+  /** Grid points refined locally (default 3; 6 before L-BFGS refinement: measured in docs/joseph.md). */
   candidates?: number;
-  /** Iterations of each candidate's refinement on the coarsest level (default 40). */
+  /** Iterations of each candidate's refinement on the coarsest level (default 20). */
   candidateIterations?: number;
   /** Similarity to maximise (default 'ncc'). */
   similarity?: SimilarityName;
@@ -113,13 +113,15 @@ export interface RobustOptions {
   /** Largest number of search renders (rotation × translation grid points) accepted (default 20 000). */
   maxSearchRenders?: number;
   /**
-   * Optimizer of the coarse-to-fine refinement: 'adam' (default; with a decaying learning rate)
-   * or 'lbfgs' (second order, strong-Wolfe line search, in src/registration/level-refinement.ts).
+   * Optimizer of the coarse-to-fine refinement: 'lbfgs' (default: second order, strong-Wolfe
+   * line search, src/registration/level-refinement.ts) or 'adam' (with a decaying learning rate;
+   * with `refinePixels: 0` this is the earlier loop, `register` with a plateau schedule).
    */
   refineOptimizer?: 'adam' | 'lbfgs';
   /**
    * Pixels rendered per refinement render on levels that have more: a fixed random subset
-   * (sparse rendering; 0 = every pixel, the default). Only for global similarities (ncc, mi).
+   * (sparse rendering; default 2500, a quarter of a 100² image; 0 = every pixel). Only for global
+   * similarities (ncc, mi); the others use every pixel.
    */
   refinePixels?: number;
   /** Called after every refinement iteration (stage, level factor, record); return false to stop. */
@@ -257,7 +259,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   // Keep the best points that are not grid neighbours of a better one.
   const chosen: typeof grid = [];
   for (const point of grid) {
-    if (chosen.length >= (options.candidates ?? 6)) break;
+    if (chosen.length >= (options.candidates ?? 3)) break;
     if (chosen.every((other) => other.cell.some((value, axis) => Math.abs(value - point.cell[axis]) > 1 + 1e-9))) chosen.push(point);
   }
 
@@ -269,7 +271,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
     const result = register(registration, coarse.fixed, {
       optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
-      maxIterations: options.candidateIterations ?? 40, stopScore: Infinity, similarity,
+      maxIterations: options.candidateIterations ?? 20, stopScore: Infinity, similarity,
     });
     candidateIterations += result.trajectory.length;
     const finalScore = similarity.score(coarse.fixed, registration.render(), coarseShape)[0];
@@ -290,16 +292,16 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     let finalScore = ranked[rank].score, settled = false;
     for (const level of pyramid) {
       if (stopped) break;
-      const fast = (options.refineOptimizer ?? 'adam') === 'lbfgs' || (options.refinePixels ?? 0) > 0;
-      if (fast) {
-        const pixels = similarityName === 'ncc' || similarityName === 'mi' ? options.refinePixels ?? 0 : 0;
+      const refineOptimizer = options.refineOptimizer ?? 'lbfgs', refinePixels = options.refinePixels ?? 2500;
+      if (refineOptimizer === 'lbfgs' || refinePixels > 0) {
+        const pixels = similarityName === 'ncc' || similarityName === 'mi' ? refinePixels : 0;
         const stage = rank === 0 ? 'refine' : `refine ${rank + 1}`;
         let iteration = 0;
         const started = performance.now();
         const result = refineOnLevel(level.drr, level.fixed, rotation, translation, similarity, {
-          optimizer: options.refineOptimizer ?? 'adam', pixels, maxRenders: options.maxIterationsPerLevel ?? 150,
+          optimizer: refineOptimizer, pixels, maxRenders: options.maxIterationsPerLevel ?? 150,
           learningRateRotation: 1e-2 * Math.min(level.factor, 2), learningRateTranslation: 1 * Math.min(level.factor, 2),
-          rotationTolerance, translationTolerance, patience: (options.refineOptimizer ?? 'adam') === 'lbfgs' ? Math.min(patience, 2) : patience, seed: 2026 + level.factor,
+          rotationTolerance, translationTolerance, patience: refineOptimizer === 'lbfgs' ? Math.min(patience, 2) : patience, seed: 2026 + level.factor,
           onRender: (rotationNow, translationNow, score) => {
             const record: IterationRecord = { iteration: iteration++, rotation: rotationNow, translation: translationNow, loss: score, seconds: (performance.now() - started) / 1000 };
             trajectory.push({ ...record, stage, factor: level.factor });
