@@ -61,7 +61,7 @@ export function evaluateCommand(): Command {
     .option('--search-step <degrees>', 'robust: spacing of the rotation search grid', '15')
     .option('--accept-ncc <score>', 'robust: the final similarity a run needs to be reported converged (default 0.995 for ncc; none for the others)')
     .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before a run is reported failed', '3')
-    .option('--candidates <n>', 'robust: search grid points refined on the coarsest level (default 3)')
+    .option('--candidates <n>', 'robust: search grid points refined on the coarsest level (default 6)')
     .option('--candidate-iterations <n>', 'robust: iterations of each candidate on the coarsest level (default 20)')
     .addOption(new Option('--refine-optimizer <name>', 'robust: optimizer of the coarse-to-fine refinement (default lbfgs)').choices(['adam', 'lbfgs']))
     .option('--refine-pixels <n>', 'robust: pixels rendered per refinement render, a fixed random subset (default 2500; 0: all)')
