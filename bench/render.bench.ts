@@ -9,12 +9,19 @@
  * the same detector as a pinhole camera, sdd 600 mm, in the CT's patient frame, placed so that
  * its rays cross the density grid exactly where the seed camera's do — the same work, through the
  * camera and the world → grid map of the world geometry; `--geometries seed,world` picks):
- * - `render`: forward and forward + ray gradients, Siddon and trilinear, at 100², 200², 256² and
- *   512², for the built-in example CT and ../shared/data/lidc2-chest-ct.nii.gz (when present), on
- *   1 thread and on all (os.availableParallelism()).
+ * - `render`: forward and forward + ray gradients, Siddon, trilinear and Joseph (with its automatic
+ *   8/16-bit storage), at 100², 200², 256² and 512², for the built-in example CT and
+ *   ../shared/data/lidc2-chest-ct.nii.gz (when present), on 1 thread and on all
+ *   (os.availableParallelism()).
+ * - `joseph-vs-siddon`: Joseph and Siddon on one thread in one process, renders alternating in
+ *   blocks, timed by wall clock and by the process's CPU time: the ratio holds up on a machine
+ *   shared with other work, where absolute rates do not.
  * - `registration`: iterations per second of the registration loop body — render with ray
  *   gradients, NCC and its gradient, chain rule to the pose, one Adam step (`Registration.evaluate`
  *   and the optimizer of `register`) — at 100², from a pose 10°/20 mm off.
+ * - `evaluate`: whole registrations with the default robust strategy from the tutorial's start
+ *   ranges (`drrkit evaluate`, seed 2026; `--evaluate-runs N`, default 20, 3 with --quick):
+ *   median and 95th-percentile seconds per registration and the success rate (mTRE < 2 mm).
  * - `plastimatch`: where `plastimatch` is on the PATH, its `drr` (exact Siddon) on the same
  *   density volume and geometry, on one thread (OMP_NUM_THREADS=1) and on all, timed by its own
  *   "Total time" report (rendering only, not reading the volume), with the NCC of its image
@@ -37,6 +44,7 @@ import { poseFromParameters, type PoseParameters } from '../src/geometry/pose.js
 import { convertRotation } from '../src/geometry/rotation.js';
 import { readNifti, writeNifti } from '../src/io/nifti.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
+import { evaluateRegistration } from '../src/registration/evaluate.js';
 import { registrationOptimizer } from '../src/registration/register.js';
 import { Registration } from '../src/registration/registration.js';
 import type { RendererName } from '../src/render/renderer.js';
@@ -52,7 +60,7 @@ function option(name: string): string | undefined {
   return index >= 0 ? argv[index + 1] : undefined;
 }
 const sizes = (option('sizes') ?? (quick ? '100' : '100,200,256,512')).split(',').map(Number);
-const renderers = (option('renderers') ?? 'siddon,trilinear').split(',') as RendererName[];
+const renderers = (option('renderers') ?? 'siddon,trilinear,joseph').split(',') as RendererName[];
 const allThreads = os.availableParallelism();
 const threadCounts = (option('threads') ?? '1,all').split(',').map((value) => (value === 'all' ? allThreads : Number(value)));
 const volumeFilter = option('volumes')?.split(',');
@@ -136,6 +144,57 @@ function benchmarkRenders(name: string, volume: Volume, rotation: readonly numbe
   }
 }
 
+/**
+ * Joseph against Siddon on one thread in one process: blocks of renders alternate between the
+ * two, each block timed by wall clock and by process CPU time; medians over the blocks.
+ */
+function benchmarkJosephVersusSiddon(name: string, volume: Volume, rotation: readonly number[]): void {
+  for (const size of sizes.filter((value) => value <= 256)) {
+    const siddon = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'siddon', threads: 1 });
+    const joseph = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'joseph', threads: 1 });
+    const float32 = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'joseph', threads: 1, densityStorage: 'float32' });
+    const pose = seedPose(siddon, rotation);
+    for (const mode of ['forward', 'forward+gradient'] as const) {
+      const cases = [siddon, joseph, float32].map((drr) => ({
+        run: () => (mode === 'forward' ? drr.render(pose) : drr.renderWithRayGradients(pose)), wall: [] as number[], cpu: [] as number[],
+      }));
+      for (const item of cases) for (let i = 0; i < 3; i++) item.run();
+      const block = size >= 256 ? 2 : 5, rounds = quick ? 4 : 12;
+      for (let round = 0; round < rounds; round++) {
+        for (const item of cases) {
+          const start = performance.now(), cpu = process.cpuUsage();
+          for (let i = 0; i < block; i++) item.run();
+          const used = process.cpuUsage(cpu);
+          item.wall.push((performance.now() - start) / block);
+          item.cpu.push((used.user + used.system) / 1000 / block);
+        }
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      const [s, j, f] = cases.map((item) => ({ wall: median(item.wall), cpu: median(item.cpu) }));
+      report({
+        benchmark: 'joseph-vs-siddon', volume: name, detector: `${size}x${size}`, mode, threads: 1,
+        siddon_ms: round(s.wall), joseph_ms: round(j.wall), joseph_float32_ms: round(f.wall),
+        siddon_cpu_ms: round(s.cpu), joseph_cpu_ms: round(j.cpu), joseph_float32_cpu_ms: round(f.cpu),
+        joseph_over_siddon: round(j.wall / s.wall), joseph_over_siddon_cpu: round(j.cpu / s.cpu), joseph_float32_over_siddon_cpu: round(f.cpu / s.cpu),
+        joseph_storage: joseph.grid.compact ? `uint${8 * joseph.grid.compact.data.BYTES_PER_ELEMENT}` : 'float32',
+        ncc_joseph_siddon: round(correlation(joseph.render(pose), siddon.render(pose)), 6),
+      });
+    }
+  }
+}
+
+/** Whole registrations (the default robust strategy) from the tutorial's ranges: seconds and success. */
+function benchmarkEvaluate(name: string, volume: Volume): void {
+  const runs = Number(option('evaluate-runs') ?? (quick ? 3 : 20));
+  if (!(runs > 0)) return;
+  const { summary } = evaluateRegistration({ volume, runs, seed: 2026 });
+  report({
+    benchmark: 'evaluate', volume: name, detector: '100x100', threads: allThreads, strategy: 'robust (defaults)', runs,
+    median_seconds: round(summary.median.seconds), p95_seconds: round(summary.percentile95.seconds),
+    success_below_2mm: round(summary.successRate.below2mm, 3), median_mtre_mm: round(summary.median.mTRE), median_iterations: summary.median.iterations,
+  });
+}
+
 function benchmarkRegistration(name: string, volume: Volume, rotation: readonly number[]): void {
   for (const renderer of renderers) {
     for (const threads of threadCounts) for (const geometry of geometries) {
@@ -174,6 +233,7 @@ async function benchmarkPlastimatch(name: string, volume: Volume, rotation: read
     for (const size of sizes.filter((value) => value <= 256)) {
       const drr = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'siddon', threads: allThreads });
       const single = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'siddon', threads: 1 });
+      const joseph = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer: 'joseph', threads: allThreads });
       // The densities in the renderers' world frame. plastimatch reads NIfTI through ITK, which
       // turns RAS into LPS (x, y negated): negative x, y columns make its world our world.
       const [nx, ny, nz] = drr.grid.shape, [dx, dy, dz] = drr.grid.spacing;
@@ -206,14 +266,17 @@ async function benchmarkPlastimatch(name: string, volume: Volume, rotation: read
         const theirs = times[Math.floor(times.length / 2)];
         const mine = time(() => drr.render(pose), quick ? 0.5 : 1.5).median;
         const mineSingle = time(() => single.render(pose), quick ? 0.5 : 1.5).median;
+        const josephTime = time(() => joseph.render(pose), quick ? 0.5 : 1.5).median;
         report({
           benchmark: 'plastimatch', volume: name, detector: `${size}x${size}`, plastimatch_threads: threads, plastimatch_ms: round(theirs),
           drrkit_ms: round(mine), drrkit_threads: allThreads, ratio: round(theirs / mine, 2),
           drrkit_single_thread_ms: round(mineSingle), ratio_single_thread: round(theirs / mineSingle, 2),
           ncc: round(correlation(image!, ours), 6), timing: "plastimatch's own 'Total time' (rendering; the volume is read before), median of runs",
+          drrkit_joseph_ms: round(josephTime), ratio_joseph: round(theirs / josephTime, 2), ncc_joseph: round(correlation(image!, joseph.render(pose)), 6),
         });
       }
       drr.dispose();
+      joseph.dispose();
     }
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -241,7 +304,9 @@ async function main(): Promise<void> {
     if (volumeFilter && !volumeFilter.includes(name)) continue;
     const volume = await load();
     benchmarkRenders(name, volume, rotation);
+    if (renderers.includes('joseph') && renderers.includes('siddon')) benchmarkJosephVersusSiddon(name, volume, rotation);
     benchmarkRegistration(name, volume, rotation);
+    benchmarkEvaluate(name, volume);
     await benchmarkPlastimatch(name, volume, rotation);
     reportMemory(name, source);
   }

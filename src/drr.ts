@@ -22,6 +22,7 @@ import { projectPoints } from './geometry/projection.js';
 import type { RigidTransform } from './geometry/rigid-transform.js';
 import { orientationMatrix, type WorldDetector, type WorldDetectorOptions } from './geometry/world-camera.js';
 import { rayGridToGrid, volumeFrame, type VolumeFrame } from './geometry/world-frame.js';
+import { withCompactStorage, type DensityStorage } from './render/compact-density.js';
 import { densityGridFromArray, seedDensityGrid, type DensityGrid } from './render/density-grid.js';
 import { buildEmptySpace, type EmptySpace } from './render/empty-space.js';
 import { parameterGradientFromTransform, type ParameterGradient, type TransformGradient } from './render/pose-gradient.js';
@@ -79,8 +80,16 @@ export function poseToTransform(pose: Pose): RigidTransform {
 
 /** Rendering, density and threading choices shared by every camera. */
 export interface RenderOptions {
-  /** 'siddon' (default) or 'trilinear'. */
+  /** 'siddon' (default), 'trilinear' or 'joseph'. */
   renderer?: RendererName;
+  /**
+   * Joseph only: 8/16-bit density storage (src/render/compact-density.ts). 'auto' (default):
+   * exact 8- or 16-bit when the densities allow it, else 16-bit within `densityStorageTolerance`,
+   * else float32.
+   */
+  densityStorage?: DensityStorage;
+  /** The 'auto' storage error bound, a fraction of the largest |density| (default 1e-5). */
+  densityStorageTolerance?: number;
   /** Trilinear sampling density. */
   sampling?: TrilinearSampling;
   /** 'sum' (default): the line integral; 'max': maximum-intensity projection (no pose gradient). */
@@ -239,14 +248,18 @@ export class DRR {
       densities = maskDensities(densities, render.labels, render.labelValues);
     }
     const shared = this.threads > 1;
+    let grid: DensityGrid;
     if (this.frameName === 'seed') {
-      this.grid = seedDensityGrid(volume, densities, { shared });
+      grid = seedDensityGrid(volume, densities, { shared });
       this.#placement = { rotation: identityMatrix3(), translation: new Float64Array(3), volumeFrame: null };
     } else {
       const frame = volumeFrame(volume.affine, volume.shape, volume.source, render.worldOrigin ?? 'center');
-      this.grid = densityGridFromArray(densities, volume.shape, frame.spacing, [0, 0, 0], { shared });
+      grid = densityGridFromArray(densities, volume.shape, frame.spacing, [0, 0, 0], { shared });
       this.#placement = { rotation: frame.worldToGridRotation, translation: frame.worldToGridTranslation, volumeFrame: frame };
     }
+    this.grid = this.settings.renderer === 'joseph'
+      ? withCompactStorage(grid, { storage: render.densityStorage, tolerance: render.densityStorageTolerance, shared })
+      : grid;
   }
 
   /** The camera's detector parameters (a seed `Detector` or a pinhole `WorldDetector`). */

@@ -13,6 +13,8 @@ import { densityGridFromArray, type DensityGrid } from '../src/render/density-gr
 import { buildEmptySpace, octantCubeSizes, type EmptySpace } from '../src/render/empty-space.js';
 import { renderSiddon, renderSiddonWithRayGradients } from '../src/render/siddon.js';
 import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from '../src/render/trilinear.js';
+import { renderJoseph, renderJosephWithRayGradients } from '../src/render/joseph.js';
+import { withCompactStorage } from '../src/render/compact-density.js';
 import { RenderPool } from '../src/render/render-pool.js';
 import { closeRenderPool, sharedRenderPool } from '../src/render/worker-platform.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
@@ -134,6 +136,16 @@ const KERNELS: Kernels[] = [
   },
   trilinearKernels({}, 'default step'),
   trilinearKernels({ samplesPerRay: 57 }, '57 samples per ray'),
+  {
+    name: 'Joseph',
+    forward: (grid, rays, out, emptySpace) => renderJoseph(grid, rays, out, 0, 0, rays.height * rays.width, emptySpace),
+    gradients: (grid, rays, out, rayGradients, emptySpace) => renderJosephWithRayGradients(grid, rays, out, rayGradients, 0, 0, rays.height * rays.width, emptySpace),
+  },
+  {
+    name: 'Joseph (16-bit storage)',
+    forward: (grid, rays, out, emptySpace) => renderJoseph(withCompactStorage(grid, { storage: 'uint16' }), rays, out, 0, 0, rays.height * rays.width, emptySpace),
+    gradients: (grid, rays, out, rayGradients, emptySpace) => renderJosephWithRayGradients(withCompactStorage(grid, { storage: 'uint16' }), rays, out, rayGradients, 0, 0, rays.height * rays.width, emptySpace),
+  },
 ];
 
 /** Renders `rays` with and without skipping (and every block size) and asserts identical images and ray gradients. */

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { loadVolume } from '../io/load-volume.js';
 import { evaluateRegistration, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
 import type { SimilarityName } from '../metrics/index.js';
+import type { RendererName } from '../render/renderer.js';
 import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
 import { DRR } from '../drr.js';
@@ -65,10 +66,17 @@ export function evaluateCommand(): Command {
     .option('--search-step <degrees>', 'robust: spacing of the rotation search grid', '15')
     .option('--accept-ncc <score>', 'robust: the final similarity a run needs to be reported converged (default 0.995 for ncc; none for the others)')
     .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before a run is reported failed', '3')
+    .option('--candidates <n>', 'robust: search grid points refined on the coarsest level (default 6)')
+    .option('--candidate-iterations <n>', 'robust: iterations of each candidate on the coarsest level (default 20)')
+    .addOption(new Option('--refine-optimizer <name>', 'robust: optimizer of the coarse-to-fine refinement (default lbfgs)').choices(['adam', 'lbfgs']))
+    .option('--refine-pixels <n>', 'robust: pixels rendered per refinement render, a fixed random subset (default 2500; 0: all)')
+    .option('--rotation-tolerance <degrees>', 'robust: a level is settled when the rotation moves less than this (default 0.005)…')
+    .option('--translation-tolerance <mm>', 'robust: …and the translation less than this (default 0.01)…')
+    .option('--patience <n>', 'robust: …for this many iterations (default 5)')
     .option('--rotation-range <a,b,c>', 'half-widths of the random rotation offsets, degrees', '45,60,60')
     .option('--translation-range <low,high>', 'range of the random translation offsets, mm', '-30,31')
     .addOption(new Option('--similarity <name>', 'robust strategy: similarity to maximise (gradient_ncc tolerates contrast mismatch, e.g. real X-rays)').choices(['ncc', 'local_ncc', 'multiscale_ncc', 'gradient_ncc', 'mi']).default('ncc'))
-    .addOption(new Option('--target-renderer <name>', 'model mismatch: renderer of the target').choices(['siddon', 'trilinear']))
+    .addOption(new Option('--target-renderer <name>', 'model mismatch: renderer of the target').choices(['siddon', 'trilinear', 'joseph']))
     .option('--target-oversampling <k>', 'model mismatch: render the target on a k× finer detector, then bin')
     .addOption(new Option('--target-intensity <model>', 'model mismatch: beer-lambert renders μ from HU as I₀·exp(−∫μ) (with --target-photons noise), then −log').choices(['line-integral', 'beer-lambert']))
     .option('--target-photons <n>', 'model mismatch: incident photons per pixel for Beer–Lambert noise')
@@ -88,7 +96,7 @@ export function evaluateCommand(): Command {
       const translationRange = parseNumberList(text('translationRange') ?? '-30,31', '--translation-range', 2) as [number, number];
       const targetModel = text('targetRenderer') || text('targetOversampling') || text('targetIntensity') || text('targetPhotons')
         ? {
-            renderer: (text('targetRenderer') ?? 'siddon') as 'siddon' | 'trilinear',
+            renderer: (text('targetRenderer') ?? 'siddon') as RendererName,
             oversampling: text('targetOversampling') ? parseInteger(text('targetOversampling')!, '--target-oversampling') : 1,
             intensity: (text('targetIntensity') ?? 'line-integral') as 'line-integral' | 'beer-lambert',
             photons: text('targetPhotons') ? parseNumberList(text('targetPhotons')!, '--target-photons', 1)[0] : undefined,
@@ -120,6 +128,13 @@ export function evaluateCommand(): Command {
         searchStepDegrees: parseNumber(text('searchStep') ?? '15', '--search-step'),
         acceptScore: text('acceptNcc') !== undefined ? parseNumber(text('acceptNcc')!, '--accept-ncc') : undefined,
         refineCandidates: parseInteger(text('refineCandidates') ?? '3', '--refine-candidates'),
+        candidates: text('candidates') !== undefined ? parseInteger(text('candidates')!, '--candidates') : undefined,
+        candidateIterations: text('candidateIterations') !== undefined ? parseInteger(text('candidateIterations')!, '--candidate-iterations') : undefined,
+        refineOptimizer: text('refineOptimizer') as 'adam' | 'lbfgs' | undefined,
+        refinePixels: text('refinePixels') !== undefined ? parseInteger(text('refinePixels')!, '--refine-pixels') : undefined,
+        rotationToleranceDegrees: text('rotationTolerance') !== undefined ? parseNumber(text('rotationTolerance')!, '--rotation-tolerance') : undefined,
+        translationToleranceMm: text('translationTolerance') !== undefined ? parseNumber(text('translationTolerance')!, '--translation-tolerance') : undefined,
+        patience: text('patience') !== undefined ? parseInteger(text('patience')!, '--patience') : undefined,
       };
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: `evaluate ${strategy} {bar} {value}/{total} | success {success} | median {median} s`, stream: process.stderr }, cliProgress.Presets.shades_classic)

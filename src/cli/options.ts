@@ -37,7 +37,7 @@ export function addDetectorOptions(command: Command, defaults: { sdr: string; he
     .option('--x0 <mm>', 'principal-point offset in mm along the columns', '0')
     .option('--y0 <mm>', 'principal-point offset in mm along the rows', '0')
     .option('--reverse-x-axis', 'mirror the detector columns (DiffDRR reverse_x_axis)', false)
-    .addOption(new Option('--renderer <name>', 'ray casting method').choices(['siddon', 'trilinear']).default('siddon'))
+    .addOption(new Option('--renderer <name>', 'ray casting method (joseph: slice-interpolated, fastest)').choices(['siddon', 'trilinear', 'joseph']).default('siddon'))
     .option('--step <mm>', 'trilinear only: distance between samples along each ray in mm (default: half the smallest voxel size)')
     .option('--samples <count>', 'trilinear only: fixed number of samples per ray (overrides --step)')
     .addOption(new Option('--density <mode>', 'voxel value → density: diffdrr (HU thresholds + min-max, as DiffDRR), minmax, or raw values').choices(['diffdrr', 'minmax', 'raw']).default('diffdrr'))

@@ -12,9 +12,9 @@
  *      the coarsest level;
  *   2. candidates: run a short Adam ascent from the `candidates` best grid points (kept at least
  *      one grid step apart) and rank them by the similarity they reach;
- *   3. refine: from the best candidate, Adam on each finer level with a decaying learning rate,
- *      until the pose changes by less than `rotationToleranceDegrees` / `translationToleranceMm`
- *      over `patience` iterations;
+ *   3. refine: from the best candidate, L-BFGS (or Adam) on each finer level, on at most
+ *      `refinePixels` pixels per render (a fixed random subset), until the pose changes by less
+ *      than `rotationToleranceDegrees` / `translationToleranceMm` over `patience` iterations;
  *   4. accept: the result passes when its final similarity reaches `acceptScore` and the pose is
  *      plausible (the volume centre projects onto the detector, in front of the source). A result
  *      that fails is refined again from the next candidate (up to `refineCandidates` in all); the
@@ -28,6 +28,7 @@ import { convertRotation } from '../geometry/rotation.js';
 import { createSimilarity, type SimilarityName } from '../metrics/index.js';
 import type { Similarity } from '../metrics/similarity.js';
 import type { Volume } from '../volume/volume.js';
+import { refineOnLevel } from './level-refinement.js';
 import { register, type IterationRecord } from './register.js';
 import { Registration } from './registration.js';
 
@@ -87,7 +88,7 @@ export interface RobustOptions {
   translationRangeMm?: [number, number, number];
   /** Spacing of the translation grid, mm (default 10). */
   translationStepMm?: number;
-  /** Grid points refined locally (default 6). */
+  /** Grid points refined locally (default 6: with 3, 2 of 100 LIDC starts failed; see docs/joseph.md). */
   candidates?: number;
   /**
    * When none of the first `refineCandidates` is accepted: this many further grid points (not
@@ -97,7 +98,7 @@ export interface RobustOptions {
    * extra six and every attempt polished it ended at 0.07 mm).
    */
   extraCandidates?: number;
-  /** Iterations of each candidate's refinement on the coarsest level (default 40). */
+  /** Iterations of each candidate's refinement on the coarsest level (default 20). */
   candidateIterations?: number;
   /** Similarity to maximise (default 'ncc'). */
   similarity?: SimilarityName;
@@ -138,6 +139,18 @@ export interface RobustOptions {
   polishFrom?: number;
   /** Largest number of search renders (rotation × translation grid points) accepted (default 20 000). */
   maxSearchRenders?: number;
+  /**
+   * Optimizer of the coarse-to-fine refinement: 'lbfgs' (default: second order, strong-Wolfe
+   * line search, src/registration/level-refinement.ts) or 'adam' (with a decaying learning rate;
+   * with `refinePixels: 0` this is the earlier loop, `register` with a plateau schedule).
+   */
+  refineOptimizer?: 'adam' | 'lbfgs';
+  /**
+   * Pixels rendered per refinement render on levels that have more: a fixed random subset
+   * (sparse rendering; default 2500, a quarter of a 100² image; 0 = every pixel). Only for global
+   * similarities (ncc, mi); the others use every pixel.
+   */
+  refinePixels?: number;
   /** Called after every refinement iteration (stage, level factor, record); return false to stop. */
   onIteration?: (stage: string, factor: number, record: IterationRecord) => void | boolean;
   /**
@@ -298,14 +311,14 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   // 2. Short local ascent from each candidate on the coarsest level; rank them by what they reach.
   const trajectory: RobustResult['trajectory'] = [];
   let candidateIterations = 0;
-  const candidateTotal = chosen.length * (options.candidateIterations ?? 40);
+  const candidateTotal = chosen.length * (options.candidateIterations ?? 20);
   const ascend = (points: typeof grid) => {
     const reached: Array<{ rotation: Float64Array; translation: Float64Array; score: number }> = [];
     for (const candidate of stopped ? [] : points) {
       const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
       const result = register(registration, coarse.fixed, {
         optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
-        maxIterations: options.candidateIterations ?? 40, stopScore: Infinity, similarity,
+        maxIterations: options.candidateIterations ?? 20, stopScore: Infinity, similarity,
         onIteration: options.onProgress && ((record) => {
           if (options.onProgress!('candidates', candidateIterations + record.iteration + 1, candidateTotal, record.loss) === false) stopped = true;
           return !stopped;
@@ -340,6 +353,29 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     for (;;) {
     for (const level of levels) {
       if (stopped) break;
+      const refineOptimizer = options.refineOptimizer ?? 'lbfgs', refinePixels = options.refinePixels ?? 2500;
+      if (refineOptimizer === 'lbfgs' || refinePixels > 0) {
+        const pixels = similarityName === 'ncc' || similarityName === 'mi' ? refinePixels : 0;
+        const stage = rank === 0 ? 'refine' : `refine ${rank + 1}`;
+        let iteration = 0;
+        const started = performance.now();
+        const result = refineOnLevel(level.drr, level.fixed, rotation, translation, similarity, {
+          optimizer: refineOptimizer, pixels, maxRenders: options.maxIterationsPerLevel ?? 150,
+          learningRateRotation: 1e-2 * Math.min(level.factor, 2), learningRateTranslation: 1 * Math.min(level.factor, 2),
+          rotationTolerance, translationTolerance, patience: refineOptimizer === 'lbfgs' ? Math.min(patience, 2) : patience, seed: 2026 + level.factor,
+          onRender: (rotationNow, translationNow, score) => {
+            const record: IterationRecord = { iteration: iteration++, rotation: rotationNow, translation: translationNow, loss: score, seconds: (performance.now() - started) / 1000 };
+            trajectory.push({ ...record, stage, factor: level.factor });
+            if (options.onIteration?.('refine', level.factor, record) === false) { stopped = true; return false; }
+          },
+        });
+        refineIterations += result.renders;
+        settled = result.settled;
+        rotation = result.rotation;
+        translation = result.translation;
+        finalScore = similarity.score(level.fixed, level.drr.render(zyx(rotation, translation)), shapeOf(level))[0];
+        continue;
+      }
       const registration = new Registration(level.drr, rotation, translation);
       let still = 0, previous: IterationRecord | undefined;
       const base = level.factor;

@@ -1,5 +1,6 @@
 import { DrrkitError } from '../errors.js';
 import type { Volume } from '../volume/volume.js';
+import type { CompactDensities } from './compact-density.js';
 
 /**
  * The renderers' view of a volume: densities on a regular, axis-aligned grid in world mm.
@@ -19,6 +20,11 @@ export interface DensityGrid {
   readonly spacing: readonly [number, number, number];
   /** World position (mm) of the outer corner of voxel (0, 0, 0). */
   readonly origin: readonly [number, number, number];
+  /**
+   * The same densities in 8/16-bit storage (src/render/compact-density.ts), read instead of
+   * `data` by the kernels that support it (Joseph); absent or null: they read `data`.
+   */
+  readonly compact?: CompactDensities | null;
 }
 
 /** Options for {@link seedDensityGrid}. */

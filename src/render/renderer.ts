@@ -2,20 +2,21 @@ import { DrrkitError } from '../errors.js';
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
 import type { EmptySpace } from './empty-space.js';
+import { renderJoseph, renderJosephMaximum, renderJosephWithRayGradients } from './joseph.js';
 import { renderSiddonMaximum, renderTrilinearMaximum } from './maximum-intensity.js';
 import { renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
 import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
 
 /** The ray-casting methods drrkit offers. */
-export type RendererName = 'siddon' | 'trilinear';
+export type RendererName = 'siddon' | 'trilinear' | 'joseph';
 
 /** All renderer names, for validation and help texts. */
-export const RENDERERS: readonly RendererName[] = ['siddon', 'trilinear'];
+export const RENDERERS: readonly RendererName[] = ['siddon', 'trilinear', 'joseph'];
 
 /** How the densities along a ray become a pixel: their line integral, or their maximum (MIP). */
 export type ReduceMode = 'sum' | 'max';
 
-/** Which renderer to use and how (sampling applies to trilinear only; `reduce` defaults to 'sum'). */
+/** Which renderer to use and how (sampling applies to trilinear only; `reduce` defaults to 'sum'). Joseph reads the grid's compact storage when it has one. */
 export interface RenderSettings {
   readonly renderer: RendererName;
   readonly sampling: TrilinearSampling;
@@ -46,10 +47,12 @@ export function renderPixels(
 ): void {
   if (settings.reduce === 'max') {
     if (settings.renderer === 'siddon') renderSiddonMaximum(grid, rays, out, outOffset, pixelStart, pixelEnd);
+    else if (settings.renderer === 'joseph') renderJosephMaximum(grid, rays, out, outOffset, pixelStart, pixelEnd);
     else renderTrilinearMaximum(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd);
     return;
   }
   if (settings.renderer === 'siddon') renderSiddon(grid, rays, out, outOffset, pixelStart, pixelEnd, emptySpace);
+  else if (settings.renderer === 'joseph') renderJoseph(grid, rays, out, outOffset, pixelStart, pixelEnd, emptySpace);
   else renderTrilinear(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd, emptySpace);
 }
 
@@ -71,5 +74,6 @@ export function renderPixelsWithRayGradients(
 ): void {
   if (settings.reduce === 'max') throw new DrrkitError('a maximum-intensity projection has no ray gradients', 'reduce');
   if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
+  else if (settings.renderer === 'joseph') renderJosephWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
   else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
 }
