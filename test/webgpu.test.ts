@@ -5,11 +5,15 @@
  * the GPU tests skip with a message; the CPU-side reduction tests always run.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DRR, type Pose } from '../src/drr.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
 import { poseFromParameters } from '../src/geometry/pose.js';
+import { readImage } from '../src/io/image.js';
 import { readNifti } from '../src/io/nifti.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import { register, registerAsync } from '../src/registration/register.js';
@@ -24,7 +28,7 @@ import { downsampleVolume } from '../src/volume/pyramid.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 import type { Volume } from '../src/volume/volume.js';
 import { WorldDRR } from '../src/world-drr.js';
-import { relativeL2, sharedPath } from './helpers.js';
+import { relativeL2, repositoryRoot, sharedPath } from './helpers.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 const info: WebGPUDeviceInfo | null = await nodeWebGPUDevice().catch(() => null);
@@ -236,5 +240,30 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     const gpu = await WebGPUDRR.create(drr, info!);
     await assert.rejects(registerAsync(new Registration(gpu, [Math.PI, 0, Math.PI / 2], drr.center), new Float32Array(64), { optimizer: 'lbfgs' }), /lbfgs.*sgd or adam/);
     await gpu.destroy();
+  });
+});
+
+describe('drrkit render --backend', { skip }, () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'drrkit-webgpu-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  const cli = path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'render', '--ct', 'example', '--height', '40', '--delx', '20', ...args], { encoding: 'utf8' });
+
+  test('webgpu writes the CPU image (seed and world, Siddon and trilinear); auto picks a backend', async () => {
+    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world']]) {
+      const images = [];
+      for (const backend of ['cpu', 'webgpu']) {
+        const out = path.join(scratch, `${backend}-${extra[1]}.tif`);
+        const result = run(...extra, '--backend', backend, '--out', out);
+        assert.equal(result.status, 0, result.stderr);
+        if (backend === 'webgpu') assert.match(result.stdout, /on WebGPU \(/);
+        images.push(await readImage(out));
+      }
+      assert.ok(relativeL2(images[1].data, images[0].data) <= 1e-4);
+    }
+    const auto = run('--backend', 'auto', '--out', path.join(scratch, 'auto.tif'));
+    assert.equal(auto.status, 0, auto.stderr);
+    // auto takes WebGPU only on a real GPU.
+    if (info!.software) assert.doesNotMatch(auto.stdout, /WebGPU/);
   });
 });

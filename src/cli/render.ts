@@ -13,6 +13,7 @@ import { createVolume, type Volume } from '../volume/volume.js';
 import { WorldDRR } from '../world-drr.js';
 import { addDetectorOptions, addRealDataOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags } from './pose-options.js';
+import { addBackendOption, openRenderBackend } from './backend.js';
 
 /** The text of a string flag, or undefined. */
 function flag(options: RawOptions, name: string): string | undefined {
@@ -33,6 +34,7 @@ export function renderCommand(): Command {
     .option('--ct <file|folder|example>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), or "example" for the built-in chest CT', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
   addRealDataOptions(command);
+  addBackendOption(command);
   addRotationFormatOptions(command)
     .option('--rotation <numbers>', 'camera rotation, comma-separated, in the chosen parameterization (radians unless --degrees; default: the tutorial\'s π,0,π/2 for ZYX Euler angles in seed geometry, 0,0,0 in world geometry)')
     .option('--translation <x,y,z>', 'camera translation in world mm (default: the volume centre in seed geometry; the source --sod mm from the CT centre along the beam in world geometry)')
@@ -85,9 +87,11 @@ export function renderCommand(): Command {
       const labels = flag(options, 'labels') !== undefined ? await loadVolume(flag(options, 'labels')!) : undefined;
       if (labels) requireMatchingLabels(volume, labels);
 
+      const backend = await openRenderBackend(String(options.backend ?? 'cpu'));
       const started = performance.now();
-      let images: Float32Array[];
+      let images: Float32Array[] = [];
       let height: number, width: number, description: string;
+      try {
       if (world) {
         const density = intensity === 'line-integral' ? drrOptions.density ?? 'diffdrr' : 'attenuation';
         const base = new WorldDRR(volume, {
@@ -113,11 +117,11 @@ export function renderCommand(): Command {
         }
         poseFromParameters(pose);
         if (channels) {
-          images = labelChannels(unpaddedDensities(base.grid.data, volume.shape, false), labels!, labelValues).map(({ densities }) =>
-            new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }).render(pose),
-          );
+          for (const { densities } of labelChannels(unpaddedDensities(base.grid.data, volume.shape, false), labels!, labelValues)) {
+            images.push(await backend.render(new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }), pose));
+          }
         } else {
-          images = [base.render(pose)];
+          images = [await backend.render(base, pose)];
         }
         height = base.detector.height;
         width = base.detector.width;
@@ -139,15 +143,19 @@ export function renderCommand(): Command {
           // The seed grid flips axis 0 of whatever volume it is given, so masking in file order stays aligned.
           const densities = seedDensities(prepared.volume, seedOptions.density, boneMultiplier);
           const list = channels ? labelChannels(densities, labels, labelValues).map((entry) => entry.densities) : [maskDensities(densities, labels, labelValues)];
-          images = list.map((masked) => new DRR(densityVolume(masked), { ...seedOptions, density: 'raw' }).render(pose));
+          for (const masked of list) images.push(await backend.render(new DRR(densityVolume(masked), { ...seedOptions, density: 'raw', threads: backend.name === 'cpu' ? seedOptions.threads : 1 }), pose));
         } else {
-          images = [base.render(pose)];
+          images = [await backend.render(base, pose)];
         }
         images.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
         height = base.detector.height;
         width = base.detector.width;
         description = `${base.settings.renderer} DRR`;
       }
+      } finally {
+        backend.close();
+      }
+      if (backend.name === 'webgpu') description += ` on ${backend.description}`;
       const milliseconds = performance.now() - started;
       const pages: Image2D[] = images.map((data) => ({ data, height, width }));
       if (pages.length > 1 || channels) {

@@ -136,8 +136,10 @@ export class WebGPUBackend {
         'backend',
       );
     }
-    this.#volume = device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE | COPY_DST, label: 'drrkit volume' });
-    device.queue.writeBuffer(this.#volume, 0, grid.data.buffer, grid.data.byteOffset, bytes);
+    // Written while mapped at creation: works whatever backs the data (a SharedArrayBuffer too).
+    this.#volume = device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE, mappedAtCreation: true, label: 'drrkit volume' });
+    new Float32Array(this.#volume.getMappedRange()).set(grid.data);
+    this.#volume.unmap();
     this.#parameterWords = new ArrayBuffer(4 * PARAMETER_WORDS);
     this.#parameters = device.createBuffer({ size: 4 * PARAMETER_WORDS, usage: UNIFORM | COPY_DST, label: 'drrkit parameters' });
     this.#writeStaticParameters(grid);
