@@ -23,6 +23,8 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync',
+  // WebGPU on SwiftShader (software): the app checks its kernels against the CPU ones.
+  '--enable-unsafe-webgpu',
 ];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -108,6 +110,16 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     const threads = Number(await attribute('threads'));
     t.diagnostic(`example CT rendered after ${((performance.now() - started) / 1000).toFixed(1)} s, ${threads} render thread(s)`);
     assert.ok(threads >= 1);
+
+    // WebGPU: with an adapter, the engine renders a test view on both backends; the images agree.
+    await page.waitForFunction(() => ['renders', 'available', 'none'].includes(document.body.dataset.webgpu ?? ''), null, { timeout: 60_000 });
+    const webgpu = await attribute('webgpu');
+    if (webgpu !== 'none') {
+      await page.waitForFunction(() => (document.body.dataset.webgpuCheck ?? '') !== '', null, { timeout: 60_000 });
+      const check = Number(await attribute('webgpuCheck'));
+      t.diagnostic(`WebGPU (${await page.textContent('#chip-gpu')}): relative L2 to the CPU image ${check.toExponential(2)}`);
+      assert.ok(check <= 1e-4, `the WebGPU image equals the CPU one (relative L2 ${check})`);
+    }
 
     // 2. Moving a pose control changes the DRR.
     await page.evaluate(() => {
@@ -209,6 +221,31 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
     assert.equal(pose.converged, true);
     assert.equal(pose.rotation.length, 3);
     await writeFile(join(shots, 'registration.gif'), gif);
+
+    // 6b. ?webgpu=force: WebGPU renders the live DRR and registers (any adapter, software too).
+    if (webgpu !== 'none') {
+      const forced = await context.newPage();
+      forced.on('pageerror', (error) => problems.push(`webgpu page error: ${error.message}`));
+      forced.on('console', (message) => { if (message.type() === 'error') problems.push(`webgpu console: ${message.text()}`); });
+      await forced.goto(`${url}?webgpu=force`);
+      await forced.waitForFunction(() => document.body.dataset.volume === 'loaded' && Number(document.body.dataset.frames ?? 0) > 0 && document.body.dataset.webgpu === 'renders', null, { timeout: 90_000 });
+      const gpuFrame = await forced.evaluate(() => {
+        const canvas = document.getElementById('drr') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let sum = 0;
+        for (let i = 0; i < data.length; i += 4) sum += data[i];
+        return sum / (data.length / 4);
+      });
+      assert.ok(Math.abs(gpuFrame - first.mean) < 0.5, `the WebGPU live DRR looks like the CPU one (mean ${gpuFrame} vs ${first.mean})`);
+      await forced.click('#make-target');
+      await forced.waitForFunction(() => document.body.dataset.target === 'ready', null, { timeout: 30_000 });
+      await forced.click('#register');
+      await forced.waitForFunction(() => Number(document.body.dataset.iterations ?? 0) >= 2, null, { timeout: 60_000 });
+      await forced.click('#stop');
+      await forced.waitForFunction(() => document.body.dataset.registration !== 'running', null, { timeout: 60_000 });
+      assert.equal(await forced.isHidden('#banner'), true, 'no error banner on the WebGPU page');
+      await forced.close();
+    }
 
     // 7. Offline: nothing was asked of any host but 127.0.0.1, and nothing went wrong in the page.
     assert.deepEqual(outside, [], 'no request left 127.0.0.1');

@@ -8,7 +8,7 @@ import { volumeDensities } from '../../src/drr.js';
 import type { Image2D } from '../../src/io/image.js';
 import { decodeXray } from '../../src/io/xray.js';
 import { createSimilarity } from '../../src/metrics/index.js';
-import { register } from '../../src/registration/register.js';
+import { register, type RegisterOptions } from '../../src/registration/register.js';
 import { Registration } from '../../src/registration/registration.js';
 import { NumpyRandom } from '../../src/registration/random.js';
 import { seedDensityGrid, type DensityGrid } from '../../src/render/density-grid.js';
@@ -23,6 +23,8 @@ import { BandedDRR, BandPool } from './band-pool.js';
 import { loadVolumeFromFiles } from './load-volume.js';
 import type { DetectorSettings, FromEngine, PoseMessage, ToEngine, VolumeInfo } from './protocol.js';
 import { centralSlices } from './slices.js';
+import { GpuEngine } from './gpu-engine.js';
+import { WebGPUDRR } from '../../src/render/webgpu/webgpu-drr.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -44,7 +46,9 @@ let skipping = { siddon: false, trilinear: false };
 let drr: BandedDRR | null = null;
 let detector: DetectorSettings = { sdr: 300, height: 128, width: 128, delx: 6.25, renderer: 'siddon' };
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
-let registration: Registration | null = null;
+let registration: Registration | Registration<WebGPUDRR> | null = null;
+/** WebGPU: renders and registers when its adapter and check allow (gpu-engine.ts). */
+let gpu: GpuEngine | null = null;
 let nextIteration = 0;
 
 function parameters(pose: PoseMessage): PoseParameters {
@@ -161,6 +165,13 @@ function refreshTarget(): void {
   post({ type: 'target', image: target.image.slice(), width: detector.width, height: detector.height, hiddenPose: target.hidden, note: target.note });
 }
 
+/** After a new volume or detector: check WebGPU against the CPU on a test view and tell the page. */
+async function prepareGpu(): Promise<void> {
+  if (!gpu || !drr) return;
+  const report = await gpu.prepare(drr, { rotation: Float64Array.of(Math.PI, 0, Math.PI / 2), translation: Float64Array.from(drr.center), parameterization: 'euler_angles', convention: 'ZYX' });
+  post({ type: 'webgpu', report });
+}
+
 function requireDrr(): BandedDRR {
   if (!drr) throw new DrrkitError('no CT is loaded yet', 'volume');
   return drr;
@@ -176,12 +187,15 @@ async function handle(message: ToEngine): Promise<void> {
         pool = new BandPool(message.threads - 1, () => new Worker(new URL('./band.worker.ts', import.meta.url), { type: 'module' }));
       }
       post({ type: 'ready', threads: pool ? pool.threads : 1, isolated });
+      gpu = await GpuEngine.open(message.webgpu ?? 'auto');
+      post({ type: 'webgpu', report: gpu.report() });
       return;
     }
     case 'load-example': {
       status('Building the example CT…', true);
       const started = performance.now();
       useVolume(loadExampleCT(), started, 'built-in example CT');
+      await prepareGpu();
       status('Example CT ready');
       return;
     }
@@ -195,6 +209,7 @@ async function handle(message: ToEngine): Promise<void> {
         bytes: async () => new Uint8Array(await file.arrayBuffer()),
       })));
       useVolume(loaded.volume, started, `${loaded.volume.source} (${loaded.format})`);
+      await prepareGpu();
       status([`Loaded ${loaded.format}`, ...loaded.notes].join(' · '));
       return;
     }
@@ -203,12 +218,13 @@ async function handle(message: ToEngine): Promise<void> {
       if (densityVolume) {
         buildDrr();
         refreshTarget();
+        await prepareGpu();
       }
       return;
     }
     case 'pose': {
       const started = performance.now();
-      const image = requireDrr().render(parameters(message.pose));
+      const image = gpu?.renders ? await gpu.render(requireDrr(), parameters(message.pose)) : requireDrr().render(parameters(message.pose));
       post({ type: 'frame', id: message.id, image, width: detector.width, height: detector.height, ms: performance.now() - started }, [image.buffer as ArrayBuffer]);
       return;
     }
@@ -218,7 +234,8 @@ async function handle(message: ToEngine): Promise<void> {
       const started = performance.now();
       for (let i = 0; i < message.frames; i++) {
         pose.rotation[0] = message.pose.rotation[0] + 0.01 * i;
-        d.render(pose);
+        if (gpu?.renders) await gpu.render(d, pose);
+        else d.render(pose);
       }
       const seconds = (performance.now() - started) / 1000;
       post({ type: 'benchmark', frames: message.frames, seconds, framesPerSecond: message.frames / seconds, msPerFrame: (1000 * seconds) / message.frames });
@@ -253,8 +270,11 @@ async function handle(message: ToEngine): Promise<void> {
       const d = requireDrr();
       if (!target) throw new DrrkitError('make a target or load an X-ray first', 'target');
       const settings = message.settings;
-      if (!message.resume || !registration) {
-        registration = new Registration(d, message.pose.rotation, message.pose.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
+      const onGpu = gpu !== null && gpu.renders && settings.optimizer !== 'lbfgs';
+      if (!message.resume || !registration || (registration.drr instanceof WebGPUDRR) !== onGpu) {
+        registration = onGpu
+          ? await gpu!.registration(d, message.pose.rotation, message.pose.translation)
+          : new Registration(d, message.pose.rotation, message.pose.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
         nextIteration = 0;
       }
       const reg = registration;
@@ -262,10 +282,10 @@ async function handle(message: ToEngine): Promise<void> {
       if (remaining < 1) throw new DrrkitError(`all ${settings.maxIterations} iterations have run; raise the iteration limit to resume`, 'iterations');
       if (stopFlag) Atomics.store(stopFlag, 0, 0);
       const offset = nextIteration;
-      status(`Registering with ${settings.optimizer}…`, true);
+      status(`Registering with ${settings.optimizer}${onGpu ? ' on WebGPU' : ''}…`, true);
       let summary;
       try {
-        const result = register(reg, target.image, {
+        const options: RegisterOptions = {
           optimizer: settings.optimizer,
           learningRateRotation: settings.learningRateRotation,
           learningRateTranslation: settings.learningRateTranslation,
@@ -279,7 +299,8 @@ async function handle(message: ToEngine): Promise<void> {
             nextIteration = record.iteration + offset + 1;
             return !(stopFlag && Atomics.load(stopFlag, 0) === 1);
           },
-        });
+        };
+        const result = onGpu ? await gpu!.register(reg as Registration<WebGPUDRR>, target.image, options) : register(reg as Registration, target.image, options);
         summary = {
           converged: result.converged,
           stopReason: result.stopReason,

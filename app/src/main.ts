@@ -20,6 +20,12 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   return element as T;
 };
 const DEG = Math.PI / 180;
+
+/** The page's `?webgpu=auto|force|off` (default auto: WebGPU renders on a hardware adapter). */
+function webgpuPolicy(): 'auto' | 'force' | 'off' {
+  const value = new URLSearchParams(location.search).get('webgpu');
+  return value === 'force' || value === 'off' ? value : 'auto';
+}
 const body = document.body;
 
 // ------------------------------------------------------------------------------------------
@@ -140,7 +146,7 @@ engine.onmessageerror = () => showBanner('The render engine sent a message the p
 const params = new URLSearchParams(location.search);
 const requestedThreads = Number(params.get('threads'));
 const threads = Number.isInteger(requestedThreads) && requestedThreads > 0 ? requestedThreads : Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
-send({ type: 'init', stopFlag: stopBuffer, threads });
+send({ type: 'init', stopFlag: stopBuffer, threads, webgpu: webgpuPolicy() });
 send({ type: 'configure', detector: detectorSettings() });
 send({ type: 'load-example' });
 
@@ -185,6 +191,17 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       body.dataset.threads = String(message.threads);
       ($('stop') as HTMLButtonElement).title = stopFlag ? '' : 'Stopping a running registration needs cross-origin isolation (COOP/COEP headers)';
       return;
+    case 'webgpu': {
+      const { report } = message;
+      const chip = $('chip-gpu');
+      chip.textContent = report.state === 'renders' ? `WebGPU renders · ${report.adapter}`
+        : report.state === 'available' ? `WebGPU: ${report.adapter}${report.software ? ' (software)' : ''} · CPU renders`
+          : 'WebGPU: no adapter · CPU renders';
+      chip.title = report.note;
+      body.dataset.webgpu = report.state;
+      body.dataset.webgpuCheck = Number.isNaN(report.check) ? '' : String(report.check);
+      return;
+    }
     case 'status':
       $('run-info').textContent = message.text;
       return;
@@ -727,21 +744,7 @@ $('export-gif').addEventListener('click', () => {
 });
 
 // ------------------------------------------------------------------------------------------
-// WebGPU: reported honestly; the CPU workers render either way.
-
-(async () => {
-  const chip = $('chip-gpu');
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) { chip.textContent = 'WebGPU: not offered'; body.dataset.webgpu = 'absent'; return; }
-  try {
-    const adapter = await gpu.requestAdapter();
-    chip.textContent = adapter ? 'WebGPU: available (CPU renders)' : 'WebGPU: no adapter';
-    body.dataset.webgpu = adapter ? 'adapter' : 'no-adapter';
-  } catch {
-    chip.textContent = 'WebGPU: no adapter';
-    body.dataset.webgpu = 'no-adapter';
-  }
-})();
+// WebGPU: the engine reports whether it renders (gpu-engine.ts); see the 'webgpu' message.
 
 updateButtons();
 drawPlot();

@@ -5,6 +5,7 @@
 import type { IterationRecord, RegistrationResult } from '../../src/registration/register.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
+import type { GpuPolicy, GpuReport } from './gpu-engine.js';
 import type { RendererName } from '../../src/render/renderer.js';
 
 export interface PoseMessage {
@@ -57,7 +58,7 @@ export interface VolumeInfo {
 }
 
 export type ToEngine =
-  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number }
+  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number; webgpu?: GpuPolicy }
   | { type: 'load-example' }
   | { type: 'load-files'; files: File[] }
   | { type: 'configure'; detector: DetectorSettings }
@@ -80,6 +81,7 @@ export interface RunSummary {
 
 export type FromEngine =
   | { type: 'ready'; threads: number; isolated: boolean }
+  | { type: 'webgpu'; report: GpuReport }
   | { type: 'status'; text: string; busy: boolean }
   | { type: 'volume'; info: VolumeInfo }
   | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number }
