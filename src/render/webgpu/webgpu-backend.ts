@@ -277,10 +277,15 @@ export class WebGPUBackend {
       }
     });
     this.device.queue.writeBuffer(buffers.rays, 0, data);
+    this.#writeBatchParameters(rays.length, height, width);
+  }
+
+  /** Writes the batch's size into the uniform block (before each submission that needs it). */
+  #writeBatchParameters(poses: number, height: number, width: number): void {
     const ints = new Int32Array(this.#parameterWords);
     const words = new Uint32Array(this.#parameterWords);
     ints[3] = width; ints[4] = height;
-    words[12] = rays.length;
+    words[12] = poses;
     words[13] = Math.ceil((height * width) / WORKGROUP_SIZE);
     words[14] = height * width;
     this.device.queue.writeBuffer(this.#parameters, 0, this.#parameterWords);
@@ -374,6 +379,7 @@ export class WebGPUBackend {
       }
       const buffers = this.#buffers!;
       this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
+      this.#writeBatchParameters(poses, height, width); // a render in between may have changed them
       const encoder = this.device.createCommandEncoder();
       this.#encodeReduction(encoder, buffers, poses, pixels);
       this.device.queue.submit([encoder.finish()]);
