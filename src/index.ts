@@ -37,11 +37,18 @@ export * from './geometry/detector.js';
 export * from './geometry/world-frame.js';
 export * from './geometry/world-camera.js';
 export * from './geometry/projection.js';
+export * from './geometry/camera.js';
+export * from './geometry/views.js';
 
 // Rendering.
-export { DRR, type DRROptions, type DensityMode, type Pose, poseToTransform, volumeDensities } from './drr.js';
+export {
+  DRR, createDRR, cameraFromOptions, poseToTransform, volumeDensities, poseList,
+  type DRROptions, type PinholeDRROptions, type CameraDRROptions, type AnyDRROptions, type RenderOptions, type RenderCallOptions,
+  type DensityMode, type Pose, type VolumeFrameName,
+} from './drr.js';
 export * from './render/density-grid.js';
 export * from './render/renderer.js';
+export * from './render/maximum-intensity.js';
 export * from './render/siddon.js';
 export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';
@@ -50,7 +57,6 @@ export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWor
 export { closeRenderPool, sharedRenderPool, availableThreads } from './render/worker-platform.js';
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
 export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
-export * from './render/ray-grid-gradient.js';
 
 // WebGPU backend (asynchronous): platform-neutral kernels and DRR, plus the device adapters.
 export { WebGPUBackend, describeAdapter, requestRenderDevice, type WebGPUDeviceInfo } from './render/webgpu/webgpu-backend.js';

@@ -12,14 +12,12 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DRR, type Pose } from '../src/drr.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
-import { poseFromParameters } from '../src/geometry/pose.js';
 import { readImage } from '../src/io/image.js';
 import { readNifti } from '../src/io/nifti.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import { register, registerAsync } from '../src/registration/register.js';
 import { Registration } from '../src/registration/registration.js';
-import { transformGradientFromRays, transformGradientFromWorldRays } from '../src/render/pose-gradient.js';
-import { rayGridGradientFromRays, transformGradientFromRayGridGradient } from '../src/render/ray-grid-gradient.js';
+import { reduceRayGradients } from '../src/geometry/camera.js';
 import type { RendererName } from '../src/render/renderer.js';
 import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
 import type { WebGPUDeviceInfo } from '../src/render/webgpu/webgpu-backend.js';
@@ -72,28 +70,6 @@ function goldenPoses(center: readonly number[]): { name: string; pose: PoseParam
   }
   return poses;
 }
-
-describe('ray-grid gradients (CPU reduction, any machine)', () => {
-  const volume = loadExampleCT({ shape: [40, 36, 32], spacing: [6, 6, 7] });
-  test('the 12-number reduction and its generic chain rule equal the per-pixel chain rules of both cameras', () => {
-    const weights = Float64Array.from({ length: 30 * 26 }, (_, index) => Math.sin(index * 0.37) + 0.2);
-    const seed = new DRR(volume, { sdr: 300, height: 30, width: 26, delx: 9, dely: 10, x0: 3, y0: -4, threads: 1 });
-    const pose = poseFromParameters(seedPose([2.9, 0.2, 1.4], seed.center.map((value, axis) => value + [5, -3, 4][axis])));
-    const rendered = seed.renderWithRayGradients(pose);
-    const expected = transformGradientFromRays(seed.detector, rendered.rayGradients, weights);
-    const reduced = rayGridGradientFromRays(seed.rays(pose), rendered.rayGradients, weights);
-    const actual = transformGradientFromRayGridGradient((transform) => seed.rays(transform), pose, reduced);
-    assert.ok(gradientError(actual, expected) < 1e-10, `seed: ${gradientError(actual, expected)}`);
-
-    const world = new WorldDRR(volume, { sdd: 900, height: 30, width: 26, delx: 9, dely: 10, x0: 2, y0: 1, orientation: 'PA', reverseXAxis: true });
-    const worldPose = { rotation: poseFromParameters(seedPose([0.2, -0.3, 0.1], [0, 0, 0])).rotation, translation: world.defaultPose().translation.map((value, axis) => value + [10, -20, 30][axis]) };
-    const worldRendered = world.renderWithRayGradients(worldPose);
-    const worldExpected = transformGradientFromWorldRays(world.detector, world.frame.worldToGridRotation, worldPose, worldRendered.rayGradients, weights);
-    const worldReduced = rayGridGradientFromRays(world.rays(worldPose), worldRendered.rayGradients, weights);
-    const worldActual = transformGradientFromRayGridGradient((transform) => world.rays(transform), worldPose, worldReduced);
-    assert.ok(gradientError(worldActual, worldExpected) < 1e-10, `world: ${gradientError(worldActual, worldExpected)}`);
-  });
-});
 
 describe('WebGPU backend vs the CPU kernels', { skip }, () => {
   let volume: Volume;
@@ -196,6 +172,43 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
       }
       errors.sort((a, b) => a - b);
       assert.ok(errors[Math.floor(errors.length / 2)] <= 1e-3, `median relative error ${errors[Math.floor(errors.length / 2)]} (all: ${errors.map((value) => value.toExponential(1)).join(', ')})`);
+    });
+  }
+
+  test('the device reduction to 12 numbers equals reduceRayGradients of the read-back ray gradients, after an interleaved batch render', async () => {
+    const drr = new WorldDRR(volume, { sdd: 1000, height: 44, width: 52, delx: 7, dely: 6, orientation: 'PA', renderer: 'trilinear' });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const pose = seedPose([0.1, -0.05, 0.08], drr.defaultPose().translation.map((value, axis) => value + [4, -7, 9][axis]));
+    const weights = Float64Array.from({ length: drr.pixelCount }, (_, index) => Math.sin(index * 0.23) + 0.3);
+    const { rayGradients } = await gpu.renderWithRayGradientsAsync(pose);
+    const expected = reduceRayGradients(rayGradients, weights, drr.detector.height, drr.detector.width);
+    await gpu.renderForGradientAsync(pose);
+    await gpu.renderAsync([pose, drr.defaultPose(), pose]); // changes the batch parameters in between
+    const actual = await gpu.rayGridGradientAsync(weights);
+    const flat = (g: typeof expected) => [...g.source, ...g.firstPixel, ...g.rowStep, ...g.columnStep];
+    const error = relativeL2(flat(actual), flat(expected));
+    assert.ok(error <= 1e-5, `relative error ${error}`);
+    await gpu.destroy();
+  });
+
+  for (const renderer of RENDERERS) {
+    test(`${renderer}: maximum-intensity projection equals the CPU one; it has no gradient`, async () => {
+      const drr = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, reduce: 'max', threads: 1 });
+      const gpu = await WebGPUDRR.create(drr, info!);
+      // At the axis-aligned pose some rays run along voxel faces, where which voxels a MIP
+      // "meets" is a tie that f32 and f64 rays break differently: ≥ 99% of pixels equal there;
+      // at the oblique pose the whole image.
+      const aligned = seedPose([Math.PI, 0, Math.PI / 2], drr.center), oblique = seedPose([2.3, 0.5, 1.0], drr.center);
+      const images = await gpu.renderAsync([aligned, oblique]);
+      const expected = drr.render([aligned, oblique]);
+      const pixels = drr.pixelCount;
+      let equal = 0;
+      for (let pixel = 0; pixel < pixels; pixel++) if (Math.abs(images[pixel] - expected[pixel]) <= 1e-4 * Math.abs(expected[pixel]) + 1e-7) equal++;
+      assert.ok(equal >= 0.99 * pixels, `aligned pose: ${pixels - equal} of ${pixels} pixels differ`);
+      const error = relativeL2(images.subarray(pixels), expected.subarray(pixels));
+      assert.ok(error <= 1e-4, `oblique pose: relative L2 ${error}`);
+      await assert.rejects(gpu.renderForGradientAsync(aligned), /maximum-intensity projection has no pose gradient/);
+      await gpu.destroy();
     });
   }
 

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
-import { DRR } from '../drr.js';
+import { DRR, volumeDensities } from '../drr.js';
+import { convertRotation } from '../geometry/rotation.js';
+import { viewPose } from '../geometry/views.js';
+import type { ReduceMode } from '../render/renderer.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
@@ -49,6 +52,8 @@ export function renderCommand(): Command {
       const waterAttenuation = parseNumber(flag(options, 'waterAttenuation') ?? '0.02', '--water-attenuation');
       const boneMultiplier = drrOptions.boneAttenuationMultiplier ?? 1;
       const channels = options.channels === true;
+      const reduce = String(options.reduce ?? 'sum') as ReduceMode;
+      if (!world && flag(options, 'view') !== undefined) throw new DrrkitError('--view needs --geometry world', '--view');
       if (channels && flag(options, 'labels') === undefined) throw new DrrkitError('--channels needs --labels', '--channels');
       if (channels && extension === '.png') throw new DrrkitError(`${out}: --channels writes one page per label; use a .tif output`, out);
       const labelValues = flag(options, 'labelValues') !== undefined ? parseLabelList(flag(options, 'labelValues')!, '--label-values') : undefined;
@@ -96,6 +101,7 @@ export function renderCommand(): Command {
         const density = intensity === 'line-integral' ? drrOptions.density ?? 'diffdrr' : 'attenuation';
         const base = new WorldDRR(volume, {
           ...worldDetector!,
+          reduce,
           renderer: drrOptions.renderer,
           sampling: drrOptions.sampling,
           intensity,
@@ -108,7 +114,11 @@ export function renderCommand(): Command {
         });
         const sod = flag(options, 'sod') !== undefined ? parseNumber(flag(options, 'sod')!, '--sod') : base.detector.sdd / 2;
         let pose: PoseParameters;
-        if (xray && flag(options, 'rotation') === undefined && flag(options, 'translation') === undefined) {
+        if (flag(options, 'view') !== undefined) {
+          if (flag(options, 'rotation') !== undefined || flag(options, 'translation') !== undefined) throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
+          const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sod, base.center);
+          pose = { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+        } else if (xray && flag(options, 'rotation') === undefined && flag(options, 'translation') === undefined) {
           pose = { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
         } else {
           const defaultTranslation = Array.from(base.defaultPose(sod).translation);
@@ -117,8 +127,8 @@ export function renderCommand(): Command {
         }
         poseFromParameters(pose);
         if (channels) {
-          for (const { densities } of labelChannels(unpaddedDensities(base.grid.data, volume.shape, false), labels!, labelValues)) {
-            images.push(await backend.render(new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }), pose));
+          for (const { densities } of labelChannels(base.densities(), labels!, labelValues)) {
+            images.push(await backend.render(new WorldDRR(volume, { ...worldDetector!, reduce, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }), pose));
           }
         } else {
           images = [await backend.render(base, pose)];
@@ -128,7 +138,7 @@ export function renderCommand(): Command {
         description = `world-geometry ${base.settings.renderer} DRR (${base.detector.orientation}, sdd ${base.detector.sdd} mm)`;
       } else {
         const prepared = seedVolume(volume, intensity, waterAttenuation, boneMultiplier);
-        const seedOptions = prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions;
+        const seedOptions = { ...(prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions), reduce };
         const base = new DRR(prepared.volume, seedOptions);
         const pose = poseFromFlags(
           options,
@@ -141,7 +151,7 @@ export function renderCommand(): Command {
           createVolume({ data: densities, shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: volume.source });
         if (labels) {
           // The seed grid flips axis 0 of whatever volume it is given, so masking in file order stays aligned.
-          const densities = seedDensities(prepared.volume, seedOptions.density, boneMultiplier);
+          const densities = volumeDensities(prepared.volume, seedOptions.density ?? 'diffdrr', boneMultiplier);
           const list = channels ? labelChannels(densities, labels, labelValues).map((entry) => entry.densities) : [maskDensities(densities, labels, labelValues)];
           for (const masked of list) images.push(await backend.render(new DRR(densityVolume(masked), { ...seedOptions, density: 'raw', threads: backend.name === 'cpu' ? seedOptions.threads : 1 }), pose));
         } else {
@@ -172,21 +182,4 @@ export function renderCommand(): Command {
       );
     });
   return command;
-}
-
-/** Per-voxel densities of the seed DRR's conversion, in file order. */
-function seedDensities(volume: Volume, mode: 'diffdrr' | 'minmax' | 'raw' | undefined, boneMultiplier: number): Float32Array {
-  const drr = new DRR(volume, { sdr: 1, height: 1, delx: 1, density: mode, boneAttenuationMultiplier: boneMultiplier });
-  return unpaddedDensities(drr.grid.data, volume.shape, true);
-}
-
-/** A padded density grid's values back in file order (undoing the seed grid's axis-0 flip when `flipped`). */
-function unpaddedDensities(padded: Float32Array, shape: readonly [number, number, number], flipped: boolean): Float32Array {
-  const [nx, ny, nz] = shape;
-  const px = nx + 2, py = ny + 2;
-  const out = new Float32Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    out[i + nx * (j + ny * k)] = padded[(flipped ? nx - 1 - i : i) + 1 + px * (j + 1 + py * (k + 1))];
-  }
-  return out;
 }

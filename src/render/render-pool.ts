@@ -68,6 +68,8 @@ export interface RenderContext {
   readonly image: Float32Array;
   /** Output ray gradients, six per pixel (SharedArrayBuffer-backed), or null when not needed yet. */
   readonly rayGradients: Float64Array | null;
+  /** Pixel indices of sparse renders (SharedArrayBuffer-backed, one per pixel at most), or null/absent. */
+  readonly pixels?: Int32Array | null;
 }
 
 // Control block words.
@@ -75,6 +77,8 @@ const GENERATION = 0, CLAIM = 1, COMPLETED = 2, FAILED = 3, CONTEXT = 4, VERSION
 const CHUNK_COUNT = 7, CHUNK_PIXELS = 8, PIXEL_COUNT = 9, PARTICIPANTS = 10, HEIGHT = 11, WIDTH = 12;
 /** Chunks rendered by workers since the pool started (a statistic). */
 const WORKER_CHUNKS = 13;
+/** Length of the context's pixel list for a sparse render, or −1 for every pixel. */
+const SPARSE = 14;
 const CONTROL_WORDS = 16;
 const PARAMETER_COUNT = 12;
 // GENERATION's low two bits: the kind of command.
@@ -113,8 +117,16 @@ function emptyRays(): MutableRayGrid {
   return { source: new Float64Array(3), firstPixel: new Float64Array(3), rowStep: new Float64Array(3), columnStep: new Float64Array(3), height: 0, width: 0 };
 }
 
-/** Renders pixels [start, end) of a context with or without ray gradients. */
-function renderChunk(context: RenderContext, rays: RayGrid, gradients: boolean, start: number, end: number): void {
+/**
+ * Renders pixels [start, end) of a context with or without ray gradients — or, for a sparse
+ * render (`sparse` ≥ 0), the pixels listed at [start, end) of the context's pixel list.
+ */
+function renderChunk(context: RenderContext, rays: RayGrid, gradients: boolean, start: number, end: number, sparse = -1): void {
+  if (sparse >= 0) {
+    const list = context.pixels!;
+    for (let index = start; index < end; index++) renderChunk(context, rays, gradients, list[index], list[index] + 1);
+    return;
+  }
   if (gradients) {
     renderPixelsWithRayGradients(context.grid, rays, context.settings, context.image, context.rayGradients!, 0, start, end, context.emptySpace);
   } else {
@@ -126,7 +138,7 @@ function renderChunk(context: RenderContext, rays: RayGrid, gradients: boolean, 
  * Claims and renders chunks of the command tagged `tag` until none is left. Returns the
  * number rendered. Shared by the main thread and the workers.
  */
-function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, gradients: boolean, chunkCount: number, chunkPixels: number, pixelCount: number): number {
+function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, gradients: boolean, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): number {
   let rendered = 0;
   for (;;) {
     const claim = Atomics.load(control, CLAIM);
@@ -136,7 +148,7 @@ function renderClaimedChunks(control: Int32Array, tag: number, context: RenderCo
     if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
     const start = chunk * chunkPixels, end = Math.min(pixelCount, start + chunkPixels);
     try {
-      renderChunk(context, rays, gradients, start, end);
+      renderChunk(context, rays, gradients, start, end, sparse);
     } catch (error) {
       Atomics.add(control, FAILED, 1);
     }
@@ -186,8 +198,9 @@ export function serveRenderWorker(port: RenderWorkerPort): void {
       readRays(values, block, rays);
       const gradients = Atomics.load(block, GRADIENTS) === 1;
       if (gradients && entry.context.rayGradients === null) { schedule(); return; }
+      if (Atomics.load(block, SPARSE) >= 0 && !entry.context.pixels) { schedule(); return; }
       const rendered = renderClaimedChunks(block, (word >>> 2) & TAG_MASK, entry.context, rays, gradients,
-        Atomics.load(block, CHUNK_COUNT), Atomics.load(block, CHUNK_PIXELS), Atomics.load(block, PIXEL_COUNT));
+        Atomics.load(block, CHUNK_COUNT), Atomics.load(block, CHUNK_PIXELS), Atomics.load(block, PIXEL_COUNT), Atomics.load(block, SPARSE));
       if (rendered > 0) Atomics.add(block, WORKER_CHUNKS, rendered);
     }
   }
@@ -307,15 +320,17 @@ export class RenderPool {
   /**
    * Renders the whole image of context `id` for `rays` (with ray gradients when `gradients`),
    * on the calling thread and up to `helpers` workers, and returns when every pixel is done.
+   * With `sparse` ≥ 0 only the first `sparse` pixels of the context's pixel list are rendered.
    */
-  render(id: number, rays: RayGrid, gradients: boolean, helpers: number): void {
+  render(id: number, rays: RayGrid, gradients: boolean, helpers: number, sparse = -1): void {
     const message = this.contexts.get(id);
     if (message === undefined) throw new Error(`render context ${id} is not registered`);
     const context = message.context;
-    const pixelCount = rays.height * rays.width;
+    if (sparse >= 0 && !context.pixels) throw new Error(`render context ${id} has no pixel list for a sparse render`);
+    const pixelCount = sparse >= 0 ? sparse : rays.height * rays.width;
     const participants = this.usable ? Math.min(helpers, this.workers.length) : 0;
-    if (participants === 0) {
-      renderChunk(context, rays, gradients, 0, pixelCount);
+    if (participants === 0 || pixelCount === 0) {
+      renderChunk(context, rays, gradients, 0, pixelCount, sparse);
       return;
     }
     // About eight chunks per thread, so a thread slowed by other processes costs little.
@@ -337,13 +352,14 @@ export class RenderPool {
     Atomics.store(control, CHUNK_COUNT, chunkCount);
     Atomics.store(control, CHUNK_PIXELS, chunkPixels);
     Atomics.store(control, PIXEL_COUNT, pixelCount);
+    Atomics.store(control, SPARSE, sparse);
     Atomics.store(control, PARTICIPANTS, participants);
     Atomics.store(control, COMPLETED, 0);
     Atomics.store(control, FAILED, 0);
     const sequence = this.advance();
     Atomics.store(control, CLAIM, sequence << CHUNK_BITS);
     this.publishCommand(RENDER);
-    renderClaimedChunks(control, sequence, context, rays, gradients, chunkCount, chunkPixels, pixelCount);
+    renderClaimedChunks(control, sequence, context, rays, gradients, chunkCount, chunkPixels, pixelCount, sparse);
     // Wait for the chunks other threads are still rendering.
     let completed = Atomics.load(control, COMPLETED);
     for (let spin = 0; completed < chunkCount && spin < SPIN; spin++) completed = Atomics.load(control, COMPLETED);

@@ -16,6 +16,8 @@
  * Two deliberate differences from the CPU code: arithmetic is f32 (so images agree to about
  * 1e-6 relative, not bit for bit), and there is no empty-space skipping (which on the CPU changes
  * no value, only speed; trilinear rays are still clipped to the occupied cells' box).
+ * With `reduceMax` the forward kernels compute the maximum-intensity projections of
+ * src/render/maximum-intensity.ts instead (no gradient).
  */
 
 /** Threads per workgroup of every kernel. */
@@ -30,7 +32,7 @@ struct Parameters {
   nx: i32, ny: i32, nz: i32, width: i32,
   height: i32, px: i32, pxy: i32, fixedCount: i32,
   dx: f32, dy: f32, dz: f32, step: f32,
-  poseCount: u32, blocks: u32, pixelCount: u32, unused0: u32,
+  poseCount: u32, blocks: u32, pixelCount: u32, reduceMax: u32,
   lowX: f32, lowY: f32, lowZ: f32, unused1: f32,
   highX: f32, highY: f32, highZ: f32, unused2: f32,
 };
@@ -140,10 +142,18 @@ fn siddonSetup(ray: Ray) -> Siddon {
 }
 `;
 
-/** Siddon's exact radiological path (renderSiddon). */
+/** Siddon's exact radiological path (renderSiddon); with reduceMax, the Siddon MIP (renderSiddonMaximum). */
 export const SIDDON_FORWARD = /* wgsl */ `
 ${RENDER_PRELUDE}
 ${SIDDON_SETUP}
+/** Adds one segment: density × length, or (MIP) the density when the segment has positive length. */
+fn gather(total: f32, density: f32, segment: f32) -> f32 {
+  if (params.reduceMax != 0u) {
+    if (segment > 0.0) { return max(total, density); }
+    return total;
+  }
+  return total + density * segment;
+}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3u) {
   let pixel = id.x;
@@ -154,7 +164,8 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let ray = pixelRay(pose, row, column);
   let s = siddonSetup(ray);
   let b = ray.b;
-  var sum = 0.0;
+  let maximum = params.reduceMax != 0u;
+  var sum = select(0.0, -FAR, maximum);
   if (s.status == 2) {
     let exit = s.exit;
     let exitAxis = s.exitAxis;
@@ -170,22 +181,22 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let limit = params.nx + params.ny + params.nz + 6;
     for (var guard = 0; guard < limit; guard++) {
       if (next.x <= next.y && next.x <= next.z) {
-        if (next.x >= exit && (next.x > exit || exitAxis <= 0)) { sum += current * (exit - alpha); break; }
-        sum += current * (next.x - alpha);
+        if (next.x >= exit && (next.x > exit || exitAxis <= 0)) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.x - alpha);
         alpha = next.x;
         index += s.step.x;
         plane.x += s.step.x;
         next.x = c0.x + f32(plane.x) * c1.x;
       } else if (next.y <= next.z) {
-        if (next.y >= exit && (next.y > exit || exitAxis <= 1)) { sum += current * (exit - alpha); break; }
-        sum += current * (next.y - alpha);
+        if (next.y >= exit && (next.y > exit || exitAxis <= 1)) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.y - alpha);
         alpha = next.y;
         index += strideJ;
         plane.y += s.step.y;
         next.y = c0.y + f32(plane.y) * c1.y;
       } else {
-        if (next.z >= exit) { sum += current * (exit - alpha); break; }
-        sum += current * (next.z - alpha);
+        if (next.z >= exit) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.z - alpha);
         alpha = next.z;
         index += strideK;
         plane.z += s.step.z;
@@ -194,7 +205,9 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
       current = volume[index];
     }
   }
-  images[pose * params.pixelCount + pixel] = sum * length(b);
+  var value = sum * length(b);
+  if (maximum) { value = select(sum, 0.0, sum == -FAR); }
+  images[pose * params.pixelCount + pixel] = value;
 }
 `;
 
@@ -354,6 +367,7 @@ fn cellOf(position: vec3f) -> vec3i {
 `;
 
 /** Trilinear DRR by the midpoint rule (renderTrilinear). */
+/** Trilinear DRR by the midpoint rule (renderTrilinear); with reduceMax, the trilinear MIP (renderTrilinearMaximum). */
 export const TRILINEAR_FORWARD = /* wgsl */ `
 ${RENDER_PRELUDE}
 ${TRILINEAR_SETUP}
@@ -371,7 +385,9 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let inverseD = vec3f(1.0 / params.dx, 1.0 / params.dy, 1.0 / params.dz);
     let px = params.px;
     let pxy = params.pxy;
-    var sum = 0.0;
+    let maximum = params.reduceMax != 0u;
+    // MIP: samples clipped away as outside the occupied cells are zeros.
+    var sum = select(0.0, select(-FAR, 0.0, t.first > 0 || t.last < t.count), maximum);
     for (var sample = t.first; sample < t.last; sample++) {
       let alpha = t.entry + (f32(sample) + 0.5) * t.h;
       let g = (ray.a + alpha * ray.b) * inverseD + 0.5;
@@ -388,9 +404,10 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
       let c11 = c011 + w.x * (c111 - c011);
       let c0 = c00 + w.y * (c10 - c00);
       let c1 = c01 + w.y * (c11 - c01);
-      sum += c0 + w.z * (c1 - c0);
+      let interpolated = c0 + w.z * (c1 - c0);
+      if (maximum) { sum = max(sum, interpolated); } else { sum += interpolated; }
     }
-    value = sum * t.h * length(ray.b);
+    value = select(sum * t.h * length(ray.b), sum, maximum);
   }
   images[pose * params.pixelCount + pixel] = value;
 }

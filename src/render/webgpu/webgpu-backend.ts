@@ -14,7 +14,7 @@ import { DrrkitError } from '../../errors.js';
 import type { RayGrid } from '../../geometry/detector.js';
 import type { DensityGrid } from '../density-grid.js';
 import { buildEmptySpace } from '../empty-space.js';
-import type { RayGridGradient } from '../ray-grid-gradient.js';
+import type { RayGridGradient } from '../../geometry/camera.js';
 import type { RenderSettings } from '../renderer.js';
 import { defaultTrilinearStep } from '../trilinear.js';
 import {
@@ -115,7 +115,11 @@ export class WebGPUBackend {
   readonly #parameters: GPUBuffer;
   readonly #parameterWords: ArrayBuffer;
   readonly #pipelines = new Map<KernelName, GPUComputePipeline>();
-  #buffers: BatchBuffers | null = null;
+  /**
+   * Two independent sets: one for forward renders, one for gradient renders (whose ray gradients
+   * stay resident for a later reduction), so a forward batch in between never disturbs them.
+   */
+  #buffers: { forward: BatchBuffers | null; gradient: BatchBuffers | null } = { forward: null, gradient: null };
   #queue: Promise<unknown> = Promise.resolve();
   /** Poses and pixels of the last `renderForGradient` (whose ray gradients are on the device). */
   #resident: { poses: number; height: number; width: number } | null = null;
@@ -185,6 +189,7 @@ export class WebGPUBackend {
     ints[7] = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
     floats[8] = dx; floats[9] = dy; floats[10] = dz;
     floats[11] = sampling.stepMm ?? defaultTrilinearStep(grid);
+    new Uint32Array(this.#parameterWords)[15] = this.settings.reduce === 'max' ? 1 : 0;
     if (this.settings.renderer === 'trilinear') {
       const empty = buildEmptySpace(grid);
       const bounds = empty.cellBounds;
@@ -223,10 +228,11 @@ export class WebGPUBackend {
 
   /** Buffers for `poses` images of `pixels` pixels (with gradient buffers when `gradients`). */
   #ensureBuffers(poses: number, pixels: number, gradients: boolean): BatchBuffers {
-    let buffers = this.#buffers;
+    const set = gradients ? 'gradient' : 'forward';
+    let buffers = this.#buffers[set];
     const fits = buffers !== null && buffers.poses >= poses && buffers.pixels === pixels;
     if (!fits) {
-      this.#freeBuffers();
+      this.#freeBuffers(set);
       const count = Math.max(poses, buffers?.pixels === pixels ? buffers.poses : 0);
       const device = this.device;
       buffers = {
@@ -237,7 +243,7 @@ export class WebGPUBackend {
         imagesRead: device.createBuffer({ size: 4 * count * pixels, usage: MAP_READ | COPY_DST, label: 'drrkit images read' }),
         rayGradients: null, rayGradientsRead: null, weights: null, partials: null, totals: null, totalsRead: null,
       };
-      this.#buffers = buffers;
+      this.#buffers[set] = buffers;
     }
     if (gradients && buffers!.rayGradients === null) {
       const device = this.device;
@@ -252,14 +258,14 @@ export class WebGPUBackend {
     return buffers!;
   }
 
-  #freeBuffers(): void {
-    const buffers = this.#buffers;
+  #freeBuffers(set: 'forward' | 'gradient'): void {
+    const buffers = this.#buffers[set];
     if (buffers === null) return;
     for (const buffer of [buffers.rays, buffers.images, buffers.imagesRead, buffers.rayGradients, buffers.rayGradientsRead, buffers.weights, buffers.partials, buffers.totals, buffers.totalsRead]) {
       buffer?.destroy();
     }
-    this.#buffers = null;
-    this.#resident = null;
+    this.#buffers[set] = null;
+    if (set === 'gradient') this.#resident = null;
   }
 
   /** Writes the rays (shifted to the grid origin; differences in f64) and the batch parameters. */
@@ -314,6 +320,9 @@ export class WebGPUBackend {
 
   /** Encodes a render of the uploaded rays (forward or with ray gradients) and the image copy. */
   #encodeRender(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: number, gradients: boolean): void {
+    if (gradients && this.settings.reduce === 'max') {
+      throw new DrrkitError('a maximum-intensity projection has no pose gradient in drrkit; register with reduce "sum"', 'reduce');
+    }
     const groups = Math.ceil(pixels / WORKGROUP_SIZE);
     if (gradients) {
       this.#dispatch(encoder, 'gradient', [this.#volume, this.#parameters, buffers.rays, buffers.images, buffers.rayGradients!], groups, poses);
@@ -377,7 +386,7 @@ export class WebGPUBackend {
       if (pixelWeights.length !== poses * pixels) {
         throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${poses} image(s) of ${pixels} pixels`, 'weights');
       }
-      const buffers = this.#buffers!;
+      const buffers = this.#buffers.gradient!;
       this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
       this.#writeBatchParameters(poses, height, width); // a render in between may have changed them
       const encoder = this.device.createCommandEncoder();
@@ -440,7 +449,8 @@ export class WebGPUBackend {
     if (this.#destroyed) return;
     await this.#queue;
     this.#destroyed = true;
-    this.#freeBuffers();
+    this.#freeBuffers('forward');
+    this.#freeBuffers('gradient');
     this.#volume.destroy();
     this.#parameters.destroy();
   }

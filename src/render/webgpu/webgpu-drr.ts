@@ -5,41 +5,21 @@
  * camera) on a GPUDevice. It implements `AsyncDifferentiableRenderer`, so `registerAsync`
  * runs the registration loop on it with the optimizers and losses of the synchronous `register`.
  */
-import type { Pose } from '../../drr.js';
+import type { DRR, Pose } from '../../drr.js';
 import { DrrkitError } from '../../errors.js';
+import type { RayGridGradient } from '../../geometry/camera.js';
 import type { RayGrid } from '../../geometry/detector.js';
-import { poseFromParameters, type PoseParameters } from '../../geometry/pose.js';
-import type { RigidTransform } from '../../geometry/rigid-transform.js';
+import type { PoseParameters } from '../../geometry/pose.js';
 import type { AsyncDifferentiableRenderer } from '../../registration/registration.js';
 import { applyIntensityModel, applyIntensityModelToRayGradients, type IntensityModel } from '../../volume/intensity.js';
-import type { DensityGrid } from '../density-grid.js';
 import { parameterGradientFromTransform, type ParameterGradient, type TransformGradient } from '../pose-gradient.js';
-import { transformGradientFromRayGridGradient, type RayGridGradient } from '../ray-grid-gradient.js';
-import type { RenderSettings } from '../renderer.js';
 import { WebGPUBackend, type WebGPUDeviceInfo } from './webgpu-backend.js';
 
-/** What a {@link WebGPUDRR} takes from a CPU DRR (`DRR` and `WorldDRR` both fit). */
-export interface GpuRenderableDRR {
-  /** The padded density grid the kernels read. */
-  readonly grid: DensityGrid;
-  /** Renderer and sampling. */
-  readonly settings: RenderSettings;
-  /** Detector size. */
-  readonly detector: { readonly height: number; readonly width: number };
-  /** Pixels per image. */
-  readonly pixelCount: number;
-  /** The rays of the camera at a pose, in the grid's frame. */
-  rays(pose: Pose): RayGrid;
-  /** How line integrals become pixels (WorldDRR); absent: line integrals. */
-  readonly intensity?: IntensityModel;
-  /** I0 of the Beer–Lambert model. */
-  readonly incidentIntensity?: number;
-}
-
-/** The rigid transform of a pose given either way. */
-function transformOf(pose: Pose): RigidTransform {
-  return (pose as PoseParameters).parameterization !== undefined ? poseFromParameters(pose as PoseParameters) : (pose as RigidTransform);
-}
+/**
+ * What a {@link WebGPUDRR} takes from a CPU DRR (any `DRR`, `WorldDRR` included): its grid,
+ * settings, camera rays, intensity model and the chain rule from the 12 ray-grid numbers.
+ */
+export type GpuRenderableDRR = Pick<DRR, 'grid' | 'settings' | 'detector' | 'pixelCount' | 'rays' | 'intensity' | 'incidentIntensity' | 'transformGradientFromRayGrid'>;
 
 /**
  * A CPU DRR's volume, renderer and camera on WebGPU. Images equal the CPU ones to f32 rounding
@@ -77,9 +57,9 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
     return this.source.pixelCount;
   }
 
-  /** The intensity model (line integrals unless the source DRR says otherwise). */
+  /** The intensity model of the source DRR. */
   get intensity(): IntensityModel {
-    return this.source.intensity ?? 'line-integral';
+    return this.source.intensity;
   }
 
   #rays(poses: Pose | readonly Pose[]): RayGrid[] {
@@ -88,7 +68,7 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
   }
 
   #finish(images: Float32Array): Float32Array {
-    return applyIntensityModel(images, this.intensity, this.source.incidentIntensity ?? 1) as Float32Array;
+    return applyIntensityModel(images, this.intensity, this.source.incidentIntensity) as Float32Array;
   }
 
   /** One image per pose, [pose][row][column], in one submission. */
@@ -132,8 +112,7 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
 
   /** ∂L/∂(rotation matrix, translation) of the last {@link renderForGradientAsync} at `pose`. */
   async transformGradientAsync(pose: Pose, pixelWeights: ArrayLike<number>): Promise<TransformGradient> {
-    const gradient = await this.rayGridGradientAsync(pixelWeights);
-    return transformGradientFromRayGridGradient((transform) => this.source.rays(transform), transformOf(pose), gradient);
+    return this.source.transformGradientFromRayGrid(pose, await this.rayGridGradientAsync(pixelWeights));
   }
 
   /** ∂L/∂(pose parameters) of the last {@link renderForGradientAsync}, from ∂L/∂pixel. */
@@ -151,7 +130,7 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
     const { images, gradients } = await this.backend.renderWithRayGridGradients(this.#rays(poses), pixelWeights);
     return {
       images: this.#finish(images),
-      gradients: gradients.map((gradient, index) => transformGradientFromRayGridGradient((transform) => this.source.rays(transform), transformOf(poses[index]), gradient)),
+      gradients: gradients.map((gradient, index) => this.source.transformGradientFromRayGrid(poses[index], gradient)),
     };
   }
 
