@@ -14,7 +14,7 @@
  * pose gradients, pyramids (`coarsened`) — is the same code for every camera.
  */
 import { DrrkitError, requirePositive } from './errors.js';
-import { isCamera, PinholeCamera, pullBackRayGridGradient, reduceRayGradients, SeedCamera, type Camera, type PixelRegion } from './geometry/camera.js';
+import { isCamera, PinholeCamera, pullBackRayGridGradient, reduceRayGradients, SeedCamera, type Camera, type PixelRegion, type RayGridGradient } from './geometry/camera.js';
 import { formatBytes, type Detector, type DetectorOptions, type RayGrid } from './geometry/detector.js';
 import { applyMatrix3, identityMatrix3, transposeMatrix3, type Matrix3, type Vector3 } from './geometry/matrix3.js';
 import { poseFromParameters, type PoseParameters } from './geometry/pose.js';
@@ -514,8 +514,16 @@ export class DRR {
   transformGradient(pose: Pose, rayGradients: Float64Array, pixelWeights: ArrayLike<number>, call?: RenderCallOptions): TransformGradient {
     const camera = this.#cameraFor(call);
     const gridGradient = reduceRayGradients(rayGradients, pixelWeights, camera.height, camera.width, call?.pixels ?? null);
-    const worldGradient = this.#placement.volumeFrame === null ? gridGradient : pullBackRayGridGradient(gridGradient, this.#placement.rotation);
-    return camera.poseGradient(poseToTransform(pose), worldGradient);
+    return this.transformGradientFromRayGrid(pose, gridGradient, call);
+  }
+
+  /**
+   * ∂loss/∂(rotation matrix, translation) of the pose from ∂loss/∂(the grid-frame ray grid of a
+   * render at `pose`) — the twelve numbers a GPU backend reduces the per-pixel gradients to.
+   */
+  transformGradientFromRayGrid(pose: Pose, gradient: RayGridGradient, call?: RenderCallOptions): TransformGradient {
+    const worldGradient = this.#placement.volumeFrame === null ? gradient : pullBackRayGridGradient(gradient, this.#placement.rotation);
+    return this.#cameraFor(call).poseGradient(poseToTransform(pose), worldGradient);
   }
 
   /**

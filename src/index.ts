@@ -66,6 +66,12 @@ export { closeRenderPool, sharedRenderPool, availableThreads, setWebRenderWorker
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
 export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
 
+// WebGPU backend (asynchronous): platform-neutral kernels and DRR, plus the device adapters.
+export { WebGPUBackend, describeAdapter, requestRenderDevice, type WebGPUDeviceInfo } from './render/webgpu/webgpu-backend.js';
+export { WebGPUDRR, type GpuRenderableDRR } from './render/webgpu/webgpu-drr.js';
+export { browserWebGPUDevice } from './render/webgpu/browser.js';
+export { nodeWebGPUDevice, requireNodeWebGPUDevice, type NodeWebGPUBackend, type NodeWebGPUOptions } from './render/webgpu/node.js';
+
 // Similarities, optimizers, registration.
 export * from './metrics/index.js';
 export * from './optim/index.js';

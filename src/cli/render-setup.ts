@@ -136,6 +136,8 @@ export interface RenderSetup {
   readonly description: string;
   /** The images of one pose, one per channel, with the intensity model applied; `camera` replaces the DRR's own. */
   renderImages(pose: Pose, camera?: Camera): Float32Array[];
+  /** The same images with each DRR rendered by `render` (another backend, such as WebGPU). */
+  renderImagesWith(pose: Pose, render: (drr: DRR, pose: Pose) => Promise<Float32Array>): Promise<Float32Array[]>;
   /** Releases the DRRs' share of the render pool. */
   dispose(): void;
 }
@@ -227,6 +229,12 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
     renderImages(at: Pose, camera?: Camera): Float32Array[] {
       const call = camera === undefined ? undefined : { camera };
       const images = drrs.map((drr) => drr.render(at, call));
+      if (seedIntensity) images.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
+      return images;
+    },
+    async renderImagesWith(at: Pose, render: (drr: DRR, pose: Pose) => Promise<Float32Array>): Promise<Float32Array[]> {
+      const images: Float32Array[] = [];
+      for (const drr of drrs) images.push(await render(drr, at));
       if (seedIntensity) images.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
       return images;
     },

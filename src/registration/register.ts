@@ -2,7 +2,7 @@ import { DrrkitError, requirePositive } from '../errors.js';
 import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
 import { createOptimizer, parseOptimizerName, ReduceLROnPlateau, type Evaluation, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
-import type { Registration, RegistrationEvaluation } from './registration.js';
+import type { AsyncDifferentiableRenderer, Registration, RegistrationEvaluation, RendererShape } from './registration.js';
 
 /** One row of a registration's record: the pose before the step and the loss it scored (the tutorial's DataFrame). */
 export interface IterationRecord {
@@ -76,7 +76,7 @@ export interface RegistrationResult {
 }
 
 /** The optimizer for a registration: one group for rotation, one for translation (one group of both for L-BFGS). */
-export function registrationOptimizer(registration: Registration, options: RegisterOptions): Optimizer {
+export function registrationOptimizer(registration: Pick<Registration, 'rotation' | 'translation'>, options: RegisterOptions): Optimizer {
   const name = parseOptimizerName(options.optimizer ?? 'sgd', 'optimizer');
   const learningRateRotation = requirePositive(options.learningRateRotation ?? 5.3e-2, 'rotation learning rate');
   const learningRateTranslation = requirePositive(options.learningRateTranslation ?? 7.5e1, 'translation learning rate');
@@ -110,8 +110,47 @@ export function registrationOptimizer(registration: Registration, options: Regis
  * optimizer, records the loss, and stops once the loss exceeds `stopScore`.
  */
 export function register(registration: Registration, fixed: ArrayLike<number>, options: RegisterOptions = {}): RegistrationResult {
-  const optimizer = registrationOptimizer(registration, options);
   const similarity = options.similarity ?? new NormalizedCrossCorrelation();
+  const evaluate = (): RegistrationEvaluation => registration.evaluate(fixed, similarity);
+  const loop = registrationLoop(registration, fixed, options, evaluate);
+  let step = loop.next();
+  while (!step.done) step = loop.next(evaluate());
+  return step.value;
+}
+
+/**
+ * {@link register} with an asynchronous renderer (the WebGPU backend): the same loop, optimizers,
+ * schedule and stopping rules, awaiting each render. SGD and Adam only: L-BFGS's line search
+ * evaluates synchronously inside its step.
+ */
+export async function registerAsync(
+  registration: Registration<AsyncDifferentiableRenderer>,
+  fixed: ArrayLike<number>,
+  options: RegisterOptions = {},
+): Promise<RegistrationResult> {
+  const similarity = options.similarity ?? new NormalizedCrossCorrelation();
+  const loop = registrationLoop(registration, fixed, options, null);
+  let step = loop.next();
+  while (!step.done) step = loop.next(await registration.evaluateAsync(fixed, similarity));
+  return step.value;
+}
+
+/**
+ * The registration loop shared by {@link register} and {@link registerAsync}, as a coroutine: it
+ * yields whenever it needs the objective at the registration's current pose and is resumed with
+ * that evaluation. `evaluateNow` (synchronous drivers only) serves L-BFGS, whose step calls
+ * its closure itself.
+ */
+function* registrationLoop<Renderer extends RendererShape>(
+  registration: Registration<Renderer>,
+  fixed: ArrayLike<number>,
+  options: RegisterOptions,
+  evaluateNow: (() => RegistrationEvaluation) | null,
+): Generator<void, RegistrationResult, RegistrationEvaluation> {
+  const optimizer = registrationOptimizer(registration, options);
+  if (optimizer.name === 'lbfgs' && evaluateNow === null) {
+    throw new DrrkitError('the lbfgs optimizer evaluates inside its step and needs a synchronous renderer; use sgd or adam with the WebGPU backend', 'optimizer');
+  }
   const maxIterations = options.maxIterations ?? 250;
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new DrrkitError(`maximum iterations must be a whole number ≥ 1, got ${maxIterations}`, 'max-iterations');
   const stopScore = options.stopScore ?? 0.999;
@@ -132,15 +171,16 @@ export function register(registration: Registration, fixed: ArrayLike<number>, o
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const rotation = Array.from(registration.rotation), translation = Array.from(registration.translation);
     let first: RegistrationEvaluation | undefined;
-    const closure = (): Evaluation => {
-      const evaluation = registration.evaluate(fixed, similarity);
-      first ??= evaluation;
-      return optimizer.name === 'lbfgs'
-        ? { loss: evaluation.score, gradients: [[evaluation.rotationGradient, evaluation.translationGradient]] }
-        : { loss: evaluation.score, gradients: [[evaluation.rotationGradient], [evaluation.translationGradient]] };
-    };
-    if (optimizer.name === 'lbfgs') optimizer.step(null, closure);
-    else optimizer.step(closure().gradients);
+    if (optimizer.name === 'lbfgs') {
+      optimizer.step(null, (): Evaluation => {
+        const evaluation = evaluateNow!();
+        first ??= evaluation;
+        return { loss: evaluation.score, gradients: [[evaluation.rotationGradient, evaluation.translationGradient]] };
+      });
+    } else {
+      first = yield;
+      optimizer.step([[first.rotationGradient], [first.translationGradient]]);
+    }
     const evaluation = first!;
     finalLoss = evaluation.score;
     const record: IterationRecord = { iteration, rotation, translation, loss: evaluation.score, seconds: (performance.now() - started) / 1000 };

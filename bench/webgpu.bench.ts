@@ -1,0 +1,137 @@
+/**
+ * WebGPU benchmark: one JSON line per case, on stdout (the same shape as render.bench.ts's).
+ *
+ *   npm run bench                                           # after the CPU benchmark
+ *   node dist/bench/webgpu.bench.js --quick                 # 100² only, short timings
+ *   node dist/bench/webgpu.bench.js --sizes 100,200 --batches 1,16,256,1024 --adapter native --require-hardware
+ *
+ * Cases, for each renderer:
+ * - `webgpu-render`: images per second for a batch of poses rendered in one submission (rays up,
+ *   images read back), per detector size and batch size; with the CPU (all threads) time of one
+ *   image measured in the same process, and the ratio.
+ * - `webgpu-registration`: iterations per second of `registerAsync`'s loop at 100² from a pose
+ *   10°/20 mm off: render with ray gradients kept on the device, NCC and its gradient on the
+ *   CPU, reduction to 12 numbers on the device, chain rule, one Adam step.
+ * Each line names the adapter (`adapter`), whether it is a software one, and Dawn's backend.
+ * Without an adapter it prints one line saying so (`"skipped"`) and exits 0 — or 1 with
+ * `--require-hardware`, which also refuses software adapters (for bench/gpu/run.sh).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DRR } from '../src/drr.js';
+import type { PoseParameters } from '../src/geometry/pose.js';
+import { readNifti } from '../src/io/nifti.js';
+import { registerAsync } from '../src/registration/register.js';
+import { Registration } from '../src/registration/registration.js';
+import type { RendererName } from '../src/render/renderer.js';
+import { nodeWebGPUDevice, type NodeWebGPUBackend } from '../src/render/webgpu/node.js';
+import { WebGPUDRR } from '../src/render/webgpu/webgpu-drr.js';
+import { closeRenderPool } from '../src/render/worker-platform.js';
+import { loadExampleCT } from '../src/volume/example-ct.js';
+import type { Volume } from '../src/volume/volume.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const requireHardware = argv.includes('--require-hardware');
+/** The value after `--name`, if given. */
+function option(name: string): string | undefined {
+  const index = argv.indexOf(`--${name}`);
+  return index >= 0 ? argv[index + 1] : undefined;
+}
+const sizes = (option('sizes') ?? (quick ? '100' : '100,200')).split(',').map(Number);
+const batches = (option('batches') ?? (quick ? '1,16' : '1,16,64')).split(',').map(Number);
+const renderers = (option('renderers') ?? 'siddon,trilinear').split(',') as RendererName[];
+const adapterChoice = (option('adapter') ?? 'any') as NodeWebGPUBackend;
+const seconds = Number(option('seconds') ?? (quick ? 1 : 2));
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sharedCT = path.resolve(repositoryRoot, '..', 'shared', 'data', 'lidc2-chest-ct.nii.gz');
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
+
+/** Prints one JSON line, with the load average and the machine. */
+function report(fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ ...fields, load: Number(os.loadavg()[0].toFixed(2)), ...machine }) + '\n');
+}
+
+/** Runs async `work` for about `budget` seconds after a warm-up; the median and minimum ms per call. */
+async function time(work: () => Promise<unknown>, budget: number, warmup = 2): Promise<{ median: number; minimum: number; repetitions: number }> {
+  for (let i = 0; i < warmup; i++) await work();
+  const samples: number[] = [];
+  const deadline = performance.now() + budget * 1000;
+  while (performance.now() < deadline || samples.length < 3) {
+    const start = performance.now();
+    await work();
+    samples.push(performance.now() - start);
+  }
+  samples.sort((a, b) => a - b);
+  return { median: samples[Math.floor(samples.length / 2)], minimum: samples[0], repetitions: samples.length };
+}
+
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** Seed pose with ZYX `rotation` about the volume centre, moved by `offset` (degrees, mm). */
+function seedPose(drr: DRR, rotation: readonly number[], offsetDegrees = 0, offsetMm = 0): PoseParameters {
+  const offset = (offsetDegrees * Math.PI) / 180;
+  return {
+    rotation: Float64Array.of(rotation[0] + offset, rotation[1] - offset, rotation[2] + offset),
+    translation: Float64Array.from(drr.center, (value) => value + offsetMm),
+    parameterization: 'euler_angles',
+    convention: 'ZYX',
+  };
+}
+
+async function main(): Promise<void> {
+  const device = await nodeWebGPUDevice({ backend: adapterChoice, allowSoftware: !requireHardware });
+  if (device === null) {
+    report({ benchmark: 'webgpu', skipped: requireHardware ? 'no hardware WebGPU adapter' : 'no WebGPU adapter' });
+    process.exitCode = requireHardware ? 1 : 0;
+    return;
+  }
+  const adapter = { backend: 'webgpu', adapter: device.description, software: device.software, dawn: device.backend };
+  const useShared = existsSync(sharedCT);
+  const volume: Volume = useShared ? await readNifti(sharedCT) : loadExampleCT();
+  const name = useShared ? 'lidc2' : 'example';
+  const rotation = useShared ? [Math.PI / 2, 0, Math.PI / 2] : [Math.PI, 0, Math.PI / 2];
+
+  for (const renderer of renderers) {
+    for (const size of sizes) {
+      const drr = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer });
+      const gpu = await WebGPUDRR.create(drr, device);
+      const cpu = await time(async () => drr.render(seedPose(drr, rotation)), quick ? 0.5 : 1, 1);
+      for (const batch of batches) {
+        const poses = Array.from({ length: batch }, (_, index) => seedPose(drr, rotation, (index % 7) - 3, (index % 5) - 2));
+        const result = await time(() => gpu.renderAsync(poses), seconds, 1);
+        const perImage = result.median / batch;
+        report({
+          benchmark: 'webgpu-render', ...adapter, volume: name, shape: volume.shape, renderer, detector: `${size}x${size}`, batch,
+          ms_per_batch: round(result.median), ms_per_drr: round(perImage, 4), drrs_per_second: round(1000 / perImage, 1), repetitions: result.repetitions,
+          cpu_threads: drr.threads, cpu_ms_per_drr: round(cpu.median), speedup_vs_cpu: round(cpu.median / perImage, 2),
+        });
+      }
+      await gpu.destroy();
+      drr.dispose();
+    }
+
+    // The registration loop at 100², as render.bench.ts's `registration` case.
+    const drr = new DRR(volume, { sdr: 300, height: 100, delx: 8, renderer });
+    const gpu = await WebGPUDRR.create(drr, device);
+    const fixed = drr.render(seedPose(drr, rotation));
+    const start = seedPose(drr, rotation, 10, 20);
+    const iterations = quick ? 10 : 30;
+    const result = await registerAsync(new Registration(gpu, start.rotation, start.translation), fixed, {
+      optimizer: 'adam', learningRateRotation: 1e-2, learningRateTranslation: 1, maxIterations: iterations, stopScore: 2,
+    });
+    report({
+      benchmark: 'webgpu-registration', ...adapter, volume: name, renderer, detector: '100x100',
+      step: 'render + ray gradients on the device, NCC on the CPU, reduction to 12 numbers on the device, chain rule, Adam',
+      iterations: result.iterations, iterations_per_second: round(result.iterationsPerSecond, 1), final_ncc: round(result.finalLoss, 4),
+    });
+    await gpu.destroy();
+    drr.dispose();
+  }
+  device.device.destroy();
+  closeRenderPool();
+}
+
+await main();

