@@ -169,7 +169,7 @@ describe('drrkit generate', () => {
     for (const [flags, message] of [
       [['--count', '0'], /--count: expected a whole number ≥ 1/],
       [['--count', '2', '--poses', 'carm'], /--poses carm needs --geometry world/],
-      [['--count', '2', '--translation-range', '1,2,3'], /--translation-range: expected low,high or six numbers/],
+      [['--count', '2', '--translation-range', '1,2,3'], /--translation-range: expected (low,high or six numbers|2 or 6 comma-separated numbers)/],
       [['--count', '2', '--queue', 'http://x'], /--queue: "http:\/\/x": expected a redis/],
     ] as const) {
       const target = path.join(scratch, `bad-${Math.random().toString(36).slice(2)}`);

@@ -36,7 +36,7 @@ export interface FlagRule {
   readonly range?: Range;
   /** For lists: how many comma-separated values (a number, or the accepted counts). */
   readonly count?: number | readonly number[];
-  /** For lists: values must not decrease ("low,high"). */
+  /** For lists of low,high pairs: each high must not be below its low ("low,high" or "xlow,xhigh,ylow,yhigh,…"). */
   readonly ordered?: boolean;
   /** Extra check with every option at hand (throws a DrrkitError). */
   readonly check?: (text: string, options: Options) => void;
@@ -166,7 +166,7 @@ export const FLAG_RULES: Readonly<Record<string, FlagRule>> = {
   // Evaluation.
   runs: { flag: '--runs', range: { min: 1, max: 1e6, integer: true } },
   rotationRange: { flag: '--rotation-range', count: 3, range: HALF_RANGE_DEGREES },
-  translationRange: { flag: '--translation-range', count: 2, ordered: true, range: { min: -1e4, max: 1e4, unit: 'mm' } },
+  translationRange: { flag: '--translation-range', count: [2, 6], ordered: true, range: { min: -1e4, max: 1e4, unit: 'mm' } },
   targetOversampling: { flag: '--target-oversampling', range: { min: 1, max: 16, integer: true } },
   targetPhotons: { flag: '--target-photons', range: { min: 0, minExclusive: true, max: 1e15 } },
 };
@@ -186,7 +186,7 @@ export function validateFlag(text: string, rule: FlagRule, options: Options = {}
         }
       });
     }
-    if (rule.ordered && values.some((value, index) => index > 0 && value < values[index - 1])) {
+    if (rule.ordered && values.some((value, index) => index % 2 === 1 && value < values[index - 1])) {
       throw new DrrkitError(`${rule.flag}: the values must be in increasing order (low,high), got ${text}`, rule.flag);
     }
   }
