@@ -35,6 +35,14 @@ import { clipRayToBox } from './ray-clip.js';
  */
 const SKIP_MARGIN = 1e-9;
 
+/**
+ * A ray looks for empty space at its first sample, after each jump, and then every this many
+ * blocks along its dominant axis m, running the samples in between without checks (a sample in
+ * empty space adds exactly +0, so how often the ray checks changes no value, only the time:
+ * checking every block instead of every second one was measured no faster on the LIDC CT).
+ */
+const CHECK_BLOCKS = 2;
+
 /** {@link JosephRays.begin}: the ray misses the field's support. */
 const MISSES = -1;
 
@@ -294,7 +302,7 @@ export function renderJoseph(
   const storage = storageOf(grid);
   const data = storage.data, scale = storage.scale, zero = storage.zero;
   const values = setup.values;
-  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift, blockMask = (1 << shift) - 1;
+  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift;
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     if (setup.begin(pixel) === MISSES) { out[outOffset + pixel] = 0; continue; }
     const pu = values[P_U], qu = values[Q_U], pv = values[P_V], qv = values[Q_V];
@@ -302,27 +310,30 @@ export function renderJoseph(
     const step = setup.step, end = setup.end;
     const fieldOffset = setup.fieldOffset, blockStrideM = setup.blockStrideM, blockStrideU = setup.blockStrideU, blockStrideV = setup.blockStrideV;
     let sum = 0;
-    // Look for empty space at the first sample, after a jump, and where the ray enters a new
-    // block along m (samples between are computed even where zero: that changes no value).
-    const edge = step > 0 ? 0 : blockMask;
-    let check = skipping;
-    for (let i = setup.first; i !== end; i += step) {
-      const gu = pu + i * qu, gv = pv + i * qv;
-      // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
-      const J = gu | 0, K = gv | 0;
-      if (check) {
-        if (cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
-          i = setup.next(i, J, K) - step;
+    // Runs of samples between empty-space checks (see CHECK_BLOCKS); the samples of a run are
+    // computed even where zero, which changes no value.
+    for (let i = setup.first; i !== end;) {
+      let stop = end;
+      if (skipping) {
+        const J = (pu + i * qu) | 0, K = (pv + i * qv) | 0;
+        const block = (i + 1) >> shift;
+        if (cubes[fieldOffset + block * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
+          i = setup.next(i, J, K);
           continue;
         }
-        check = false;
+        stop = step > 0 ? ((block + CHECK_BLOCKS) << shift) - 1 : ((block + 1 - CHECK_BLOCKS) << shift) - 2;
+        if ((stop - end) * step > 0) stop = end;
       }
-      if (((i + 1 + step) & blockMask) === edge) check = skipping;
-      const base = (i + 1) * strideM + J * strideU + K * strideV;
-      const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
-      const wu = gu - J, wv = gv - K;
-      const c0 = c00 + wu * (c10 - c00), c1 = c01 + wu * (c11 - c01);
-      sum += c0 + wv * (c1 - c0) - zero;
+      for (; i !== stop; i += step) {
+        const gu = pu + i * qu, gv = pv + i * qv;
+        // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
+        const J = gu | 0, K = gv | 0;
+        const base = (i + 1) * strideM + J * strideU + K * strideV;
+        const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
+        const wu = gu - J, wv = gv - K;
+        const c0 = c00 + wu * (c10 - c00), c1 = c01 + wu * (c11 - c01);
+        sum += c0 + wv * (c1 - c0) - zero;
+      }
     }
     out[outOffset + pixel] = sum * (scale * values[WEIGHT]);
   }
@@ -356,7 +367,7 @@ export function renderJosephWithRayGradients(
   const storage = storageOf(grid);
   const data = storage.data, scale = storage.scale, zero = storage.zero;
   const values = setup.values, inverse = setup.inverse;
-  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift, blockMask = (1 << shift) - 1;
+  const cubes = setup.cubes, skipping = setup.skipping, shift = setup.blockShift;
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const g = 6 * pixel;
     if (setup.begin(pixel) === MISSES) {
@@ -372,31 +383,33 @@ export function renderJosephWithRayGradients(
     let sum = 0;
     // Σ ∂μ/∂g and Σ i·∂μ/∂g along u and v, in padded index units.
     let gradientU = 0, gradientV = 0, momentU = 0, momentV = 0;
-    // Look for empty space at the first sample, after a jump, and where the ray enters a new
-    // block along m (samples between are computed even where zero: that changes no value).
-    const edge = step > 0 ? 0 : blockMask;
-    let check = skipping;
-    for (let i = setup.first; i !== end; i += step) {
-      const gu = pu + i * qu, gv = pv + i * qv;
-      // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
-      const J = gu | 0, K = gv | 0;
-      if (check) {
-        if (cubes[fieldOffset + ((i + 1) >> shift) * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
-          i = setup.next(i, J, K) - step;
+    // Runs of samples between empty-space checks, as in renderJoseph.
+    for (let i = setup.first; i !== end;) {
+      let stop = end;
+      if (skipping) {
+        const J = (pu + i * qu) | 0, K = (pv + i * qv) | 0;
+        const block = (i + 1) >> shift;
+        if (cubes[fieldOffset + block * blockStrideM + (J >> shift) * blockStrideU + (K >> shift) * blockStrideV] !== 0) {
+          i = setup.next(i, J, K);
           continue;
         }
-        check = false;
+        stop = step > 0 ? ((block + CHECK_BLOCKS) << shift) - 1 : ((block + 1 - CHECK_BLOCKS) << shift) - 2;
+        if ((stop - end) * step > 0) stop = end;
       }
-      if (((i + 1 + step) & blockMask) === edge) check = skipping;
-      const base = (i + 1) * strideM + J * strideU + K * strideV;
-      const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
-      const wu = gu - J, wv = gv - K;
-      const c0 = c00 + wu * (c10 - c00), c1 = c01 + wu * (c11 - c01);
-      sum += c0 + wv * (c1 - c0) - zero;
-      const derivativeU = (c10 - c00) * (1 - wv) + (c11 - c01) * wv;
-      const derivativeV = c1 - c0;
-      gradientU += derivativeU; gradientV += derivativeV;
-      momentU += i * derivativeU; momentV += i * derivativeV;
+      for (; i !== stop; i += step) {
+        const gu = pu + i * qu, gv = pv + i * qv;
+        // Positions are > 0 (the support is clipped with an inset), so truncation is floor.
+        const J = gu | 0, K = gv | 0;
+        const base = (i + 1) * strideM + J * strideU + K * strideV;
+        const c00 = data[base], c10 = data[base + strideU], c01 = data[base + strideV], c11 = data[base + strideUV];
+        const wu = gu - J, wv = gv - K;
+        const c0 = c00 + wu * (c10 - c00), c1 = c01 + wu * (c11 - c01);
+        sum += c0 + wv * (c1 - c0) - zero;
+        const derivativeU = (c10 - c00) * (1 - wv) + (c11 - c01) * wv;
+        const derivativeV = c1 - c0;
+        gradientU += derivativeU; gradientV += derivativeV;
+        momentU += i * derivativeU; momentV += i * derivativeV;
+      }
     }
     const weight = scale * values[WEIGHT];
     const value = sum * weight;
