@@ -550,17 +550,21 @@ export class DRR {
   /**
    * The same DRR at a pyramid level: densities averaged `factor`× per axis over the same physical
    * extent (src/volume/pyramid.ts) and the detector binned `factor`×`factor`, so the level images
-   * the same field of view with the same poses. Every other setting is kept.
+   * the same field of view with the same poses. Every other setting is kept, except the
+   * renderer and the thread count when `options` names them.
    */
-  coarsened(factor: number, options: { threads?: number } = {}): DRR {
-    if (factor === 1) return this;
+  coarsened(factor: number, options: { threads?: number; renderer?: RendererName } = {}): DRR {
+    if (factor === 1) {
+      const renderer = options.renderer ?? this.settings.renderer;
+      return renderer === this.settings.renderer ? this : new DRR(this.volume, { ...this.#options, camera: this.camera, renderer, threads: options.threads ?? this.#options.threads });
+    }
     const densityVolume = createVolume({
       data: this.densities(), shape: this.volume.shape, spacing: this.volume.spacing, affine: Float64Array.from(this.volume.affine), source: this.volume.source,
     });
     const coarse = downsampleVolume(densityVolume, factor);
     return new DRR(coarse, {
       ...this.#options, camera: this.camera.binned(factor), densities: undefined, labels: undefined, density: 'raw',
-      threads: options.threads ?? this.#options.threads,
+      threads: options.threads ?? this.#options.threads, renderer: options.renderer ?? this.#options.renderer,
     });
   }
 
