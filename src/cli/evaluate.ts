@@ -5,6 +5,7 @@ import { createDetector } from '../geometry/detector.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadVolume } from '../io/load-volume.js';
 import { evaluateRegistration, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
+import type { RobustOptions } from '../registration/strategy.js';
 import type { SimilarityName } from '../metrics/index.js';
 import type { RendererName } from '../render/renderer.js';
 import { encodeRasterPng } from '../viz/encode.js';
@@ -67,9 +68,11 @@ export function evaluateCommand(): Command {
     .option('--accept-ncc <score>', 'robust: the final similarity a run needs to be reported converged (default 0.995 for ncc; none for the others)')
     .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before a run is reported failed', '3')
     .option('--candidates <n>', 'robust: search grid points refined on the coarsest level (default 6)')
-    .option('--candidate-iterations <n>', 'robust: iterations of each candidate on the coarsest level (default 20)')
+    .option('--candidate-iterations <n>', 'robust: iterations of each candidate on the coarsest level (default 10)')
     .addOption(new Option('--refine-optimizer <name>', 'robust: optimizer of the coarse-to-fine refinement (default lbfgs)').choices(['adam', 'lbfgs']))
-    .option('--refine-pixels <n>', 'robust: pixels rendered per refinement render, a fixed random subset (default 2500; 0: all)')
+    .option('--search-coarsening <n>', 'robust: the search renders on the coarsest level coarsened this many times more (default 2; 1: on the coarsest level)')
+    .addOption(new Option('--coarse-renderer <name>', 'robust: renderer of the coarse pyramid levels (default joseph; same: --renderer\'s); the finest level always uses --renderer').choices(['joseph', 'siddon', 'trilinear', 'same']))
+    .option('--refine-pixels <n>', 'robust: pixels rendered per refinement render, a fixed random subset (default 1250; 0: all)')
     .option('--rotation-tolerance <degrees>', 'robust: a level is settled when the rotation moves less than this (default 0.005)…')
     .option('--translation-tolerance <mm>', 'robust: …and the translation less than this (default 0.01)…')
     .option('--patience <n>', 'robust: …for this many iterations (default 5)')
@@ -132,6 +135,8 @@ export function evaluateCommand(): Command {
         candidateIterations: text('candidateIterations') !== undefined ? parseInteger(text('candidateIterations')!, '--candidate-iterations') : undefined,
         refineOptimizer: text('refineOptimizer') as 'adam' | 'lbfgs' | undefined,
         refinePixels: text('refinePixels') !== undefined ? parseInteger(text('refinePixels')!, '--refine-pixels') : undefined,
+        searchCoarsening: text('searchCoarsening') !== undefined ? parseInteger(text('searchCoarsening')!, '--search-coarsening') : undefined,
+        coarseRenderer: text('coarseRenderer') as RobustOptions['coarseRenderer'],
         rotationToleranceDegrees: text('rotationTolerance') !== undefined ? parseNumber(text('rotationTolerance')!, '--rotation-tolerance') : undefined,
         translationToleranceMm: text('translationTolerance') !== undefined ? parseNumber(text('translationTolerance')!, '--translation-tolerance') : undefined,
         patience: text('patience') !== undefined ? parseInteger(text('patience')!, '--patience') : undefined,

@@ -331,7 +331,7 @@ async function runRobust(
   drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
   robust: RobustOptions, outDirectory: string, details: Record<string, unknown>,
 ): Promise<void> {
-  const pyramid = pyramidLevels(drr, fixed.data, 3);
+  const pyramid = pyramidLevels(drr, fixed.data, 3, { coarseRenderer: robust.coarseRenderer });
   const bar = progressBar('robust', pyramid.length * 150);
   let count = 0;
   let result;

@@ -173,7 +173,7 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
   const [translationLow, translationHigh] = options.translationRangeMm ?? [-30, 31];
   const points = options.targetPoints ?? drr.targetPoints();
   const strategy = options.strategy ?? 'robust';
-  const pyramid = strategy === 'robust' ? pyramidLevels(drr, target, 3) : [];
+  const pyramid = strategy === 'robust' ? pyramidLevels(drr, target, 3, { coarseRenderer: options.robust?.coarseRenderer }) : [];
   const runs: EvaluationRun[] = [];
 
   for (let index = 0; index < count; index++) {

@@ -135,6 +135,13 @@ export interface RobustOptions {
    * took 5× less time and every start still succeeded (docs/speed.md).
    */
   searchCoarsening?: number;
+  /**
+   * Renderer of the coarse pyramid levels, for the callers that build the pyramid from these
+   * options (`evaluateRegistration`, `drrkit register` and `drrkit evaluate`); `registerRobust`
+   * itself renders with the pyramid it is given. See {@link PyramidOptions.coarseRenderer}
+   * (default 'joseph').
+   */
+  coarseRenderer?: RendererName | 'same';
   /** Grid points refined locally (default 6: with 3, 2 of 100 LIDC starts failed; see docs/joseph.md). */
   candidates?: number;
   /**
@@ -145,7 +152,11 @@ export interface RobustOptions {
    * extra six and every attempt polished it ended at 0.07 mm).
    */
   extraCandidates?: number;
-  /** Iterations of each candidate's refinement on the coarsest level (default 20). */
+  /**
+   * Iterations of each candidate's refinement on the coarsest level (default 10; 20 before the
+   * speed round of docs/speed.md, where 10 kept every one of 100 starts on the example and LIDC
+   * CTs successful and halved this stage's time).
+   */
   candidateIterations?: number;
   /** Similarity to maximise (default 'ncc'). */
   similarity?: SimilarityName;
@@ -194,7 +205,8 @@ export interface RobustOptions {
   refineOptimizer?: 'adam' | 'lbfgs';
   /**
    * Pixels rendered per refinement render on levels that have more: a fixed random subset
-   * (sparse rendering; default 2500, a quarter of a 100² image; 0 = every pixel). Only for global
+   * (sparse rendering; default 1250, an eighth of a 100² image, half of a 50² one; 0 = every
+   * pixel; 2500 before the speed round of docs/speed.md). Only for global
    * similarities (ncc, mi); the others use every pixel.
    */
   refinePixels?: number;
@@ -360,14 +372,14 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   // 2. Short local ascent from each candidate on the coarsest level; rank them by what they reach.
   const trajectory: RobustResult['trajectory'] = [];
   let candidateIterations = 0;
-  const candidateTotal = chosen.length * (options.candidateIterations ?? 20);
+  const candidateTotal = chosen.length * (options.candidateIterations ?? 10);
   const ascend = (points: typeof grid) => {
     const reached: Array<{ rotation: Float64Array; translation: Float64Array; score: number }> = [];
     for (const candidate of stopped ? [] : points) {
       const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
       const result = register(registration, coarse.fixed, {
         optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
-        maxIterations: options.candidateIterations ?? 20, stopScore: Infinity, similarity,
+        maxIterations: options.candidateIterations ?? 10, stopScore: Infinity, similarity,
         onIteration: options.onProgress && ((record) => {
           if (options.onProgress!('candidates', candidateIterations + record.iteration + 1, candidateTotal, record.loss) === false) stopped = true;
           return !stopped;
@@ -402,7 +414,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     for (;;) {
     for (const level of levels) {
       if (stopped) break;
-      const refineOptimizer = options.refineOptimizer ?? 'lbfgs', refinePixels = options.refinePixels ?? 2500;
+      const refineOptimizer = options.refineOptimizer ?? 'lbfgs', refinePixels = options.refinePixels ?? 1250;
       if (refineOptimizer === 'lbfgs' || refinePixels > 0) {
         const pixels = similarityName === 'ncc' || similarityName === 'mi' ? refinePixels : 0;
         const stage = rank === 0 ? 'refine' : `refine ${rank + 1}`;
