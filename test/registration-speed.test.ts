@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { DRR } from '../src/drr.js';
 import { DrrkitError } from '../src/errors.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
-import { pyramidLevels, registerRobust } from '../src/registration/strategy.js';
+import { binImage, pyramidLevels, registerRobust } from '../src/registration/strategy.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 
 const zyx = (rotation: ArrayLike<number>, translation: ArrayLike<number>): PoseParameters =>
@@ -64,6 +64,14 @@ describe('robust strategy speed settings', () => {
     const fallback = registerRobust(levels, start, { ...options, searchCoarsening: 4 });
     const onCoarsest = registerRobust(levels, start, { ...options, searchCoarsening: 1 });
     assert.deepEqual(fallback.pose, onCoarsest.pose);
+    // The same level DRRs with another target: the search level's DRR is reused, its target is not.
+    const other = zyx([Math.PI - 0.15, 0.08, Math.PI / 2 - 0.05], [truth.translation[0] - 6, truth.translation[1] + 4, truth.translation[2]]);
+    const otherFixed = drr.render(other);
+    const otherLevels = levels.map((level) => ({ ...level, fixed: binImage(otherFixed, 32, 32, level.factor).data }));
+    const moved = registerRobust(otherLevels, start, options);
+    assert.ok(moved.converged, moved.reason);
+    const movedError = Math.max(...[0, 1, 2].map((axis) => Math.abs(moved.pose.rotation[axis] - other.rotation[axis])));
+    assert.ok(movedError < 0.01, `the second target's pose: ${movedError} rad off`);
     for (const bad of [0, 1.5, -2]) {
       assert.throws(() => registerRobust(levels, start, { ...options, searchCoarsening: bad }), (error: unknown) => error instanceof DrrkitError && /search coarsening/.test(error.message));
     }

@@ -96,26 +96,25 @@ export function buildPyramid(volume: Volume, options: AnyDRROptions, fixed: Arra
   return pyramidLevels(new DRR(volume, options), fixed, levels, pyramidOptions);
 }
 
-/** Search levels already built, per coarsest level and coarsening (a pyramid serves many registrations). */
-const searchLevels = new WeakMap<PyramidLevel, Map<number, PyramidLevel>>();
+/** Search-level DRRs already built, per coarse DRR and coarsening (a pyramid serves many registrations). */
+const searchDrrs = new WeakMap<DRR, Map<number, DRR>>();
 
 /**
  * The level the global search renders on: `coarse` coarsened `coarsening`× more (volume and
- * detector, the target binned the same way), built once per level; `coarse` itself when
- * `coarsening` is 1 or the detector would have fewer than 8 pixels on a side.
+ * detector; the target binned the same way, from `coarse.fixed` as it is now), its DRR built once
+ * per coarse DRR; `coarse` itself when `coarsening` is 1 or the detector would have fewer than 8
+ * pixels on a side.
  */
 function searchLevelOf(coarse: PyramidLevel, coarsening: number): PyramidLevel {
   if (!Number.isInteger(coarsening) || coarsening < 1) throw new DrrkitError(`search coarsening must be a whole number ≥ 1, got ${coarsening}`, 'search coarsening');
   if (coarsening === 1) return coarse;
-  let built = searchLevels.get(coarse);
-  if (built === undefined) searchLevels.set(coarse, built = new Map());
-  let level = built.get(coarsening);
-  if (level === undefined) {
-    const binned = binImage(coarse.fixed, coarse.drr.camera.height, coarse.drr.camera.width, coarsening);
-    level = binned.height < 8 || binned.width < 8 ? coarse : { factor: coarse.factor * coarsening, drr: coarse.drr.coarsened(coarsening), fixed: binned.data };
-    built.set(coarsening, level);
-  }
-  return level;
+  const binned = binImage(coarse.fixed, coarse.drr.camera.height, coarse.drr.camera.width, coarsening);
+  if (binned.height < 8 || binned.width < 8) return coarse;
+  let built = searchDrrs.get(coarse.drr);
+  if (built === undefined) searchDrrs.set(coarse.drr, built = new Map());
+  let drr = built.get(coarsening);
+  if (drr === undefined) built.set(coarsening, drr = coarse.drr.coarsened(coarsening));
+  return { factor: coarse.factor * coarsening, drr, fixed: binned.data };
 }
 
 /** Settings of {@link registerRobust}; every field has a default. */
