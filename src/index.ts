@@ -46,6 +46,7 @@ export * from './render/siddon.js';
 export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';
 export * from './render/empty-space.js';
+export { VolumeProjector, projectorForGrid, volumeGradient, type VolumeProjectorOptions } from './render/backprojection.js';
 export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWorkerHandle, type RenderWorkerPort, type RenderContext } from './render/render-pool.js';
 export { closeRenderPool, sharedRenderPool, availableThreads } from './render/worker-platform.js';
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
