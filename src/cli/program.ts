@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { DrrkitError } from '../errors.js';
 import { evaluateCommand } from './evaluate.js';
 import { inspectCommand } from './inspect.js';
+import { reconstructCommand } from './reconstruct.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   program.addCommand(inspectCommand());
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
+  program.addCommand(reconstructCommand());
   return program;
 }
 
