@@ -63,13 +63,16 @@ export function contactSheet(images: readonly ImageLike[], titles: readonly (str
   const cellWidth = Math.max(...panels.map((panel, index) => Math.max(panel.width, titles[index] ? measureText(titles[index] as string, { scale: textScale }).width : 0)));
   const cellHeight = Math.max(...panels.map((panel) => panel.height)) + titleBand;
   const headingBand = options.heading ? measureText(options.heading, { scale: textScale, bold: true }).height + gap : 0;
-  const width = columns * cellWidth + (columns + 1) * gap;
+  const headingWidth = options.heading ? measureText(options.heading, { scale: textScale, bold: true }).width + 2 * gap : 0;
+  const gridWidth = columns * cellWidth + (columns + 1) * gap;
+  const width = Math.max(gridWidth, headingWidth);
+  const indent = Math.floor((width - gridWidth) / 2);
   const height = headingBand + rows * cellHeight + (rows + 1) * gap;
   const sheet = createRaster(width, height, options.background ?? PANEL_BACKGROUND);
   if (options.heading) drawText(sheet, options.heading, Math.round(width / 2), gap, { scale: textScale, bold: true, color: CAPTION_COLOR, align: 'center' });
   panels.forEach((panel, index) => {
     const row = Math.floor(index / columns), column = index % columns;
-    const left = gap + column * (cellWidth + gap), top = headingBand + gap + row * (cellHeight + gap);
+    const left = indent + gap + column * (cellWidth + gap), top = headingBand + gap + row * (cellHeight + gap);
     const title = titles[index];
     if (title) drawText(sheet, title, left + Math.round(cellWidth / 2), top, { scale: textScale, color: CAPTION_COLOR, align: 'center' });
     blit(sheet, panel, left + Math.floor((cellWidth - panel.width) / 2), top + titleBand);
