@@ -3,6 +3,7 @@ import { DrrkitError } from '../errors.js';
 import { evaluateCommand } from './evaluate.js';
 import { inspectCommand } from './inspect.js';
 import { reconstructCommand } from './reconstruct.js';
+import { sceneCommand } from './scene.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   program.addCommand(registerCommand());
   program.addCommand(evaluateCommand());
   program.addCommand(reconstructCommand());
+  program.addCommand(sceneCommand());
   return program;
 }
 
