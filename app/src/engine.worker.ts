@@ -23,6 +23,7 @@ import { BandedDRR, BandPool } from './band-pool.js';
 import { loadVolumeFromFiles } from './load-volume.js';
 import type { DetectorSettings, FromEngine, PoseMessage, ToEngine, VolumeInfo } from './protocol.js';
 import { centralSlices } from './slices.js';
+import { buildScene } from '../../src/scene/scene.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -134,6 +135,12 @@ function useVolume(volume: Volume, started: number, label: string): void {
     seconds: (performance.now() - started) / 1000,
   };
   post({ type: 'volume', info }, slices.map((slice) => slice.data.buffer as ArrayBuffer));
+  // The 3-D view's CT surface (≥ 300 HU, on a grid of at most 96 voxels a side), built here.
+  try {
+    post({ type: 'scene', description: buildScene(volume, 'seed', { cameras: [], title: label }) });
+  } catch (error) {
+    post({ type: 'error', message: describe(error), during: 'scene' });
+  }
 }
 
 function resample(image: Image2D, height: number, width: number): Float32Array {

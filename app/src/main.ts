@@ -13,6 +13,7 @@ import type { OptimizerName } from '../../src/optim/optimizer.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { DetectorSettings, FromEngine, PoseMessage, RegisterSettings, RunSummary, SliceImage, ToEngine, VolumeInfo } from './protocol.js';
 import { projectToSlice } from './slices.js';
+import { appCamera, ScenePanel } from './scene-panel.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const element = document.getElementById(id);
@@ -206,6 +207,11 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       requestFrame();
       return;
     }
+    case 'scene':
+      scenePanel.setScene(message.description);
+      updateScene();
+      body.dataset.scene = 'ready';
+      return;
     case 'frame': {
       state.inFlight = false;
       state.renderMs = message.ms;
@@ -224,6 +230,7 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       body.dataset.target = 'ready';
       drawTarget();
       drawCompare();
+      updateScene();
       return;
     case 'iteration': {
       const { record } = message;
@@ -330,8 +337,23 @@ function drrWindow(image: GrayImage): { min: number; max: number } {
   return { min: min + (level - width / 2) * span, max: min + (level + width / 2) * span };
 }
 
+/** The 3-D view (app/src/scene-panel.ts): moving camera at the sliders' pose, target camera when known. */
+const scenePanel = new ScenePanel($('scene-view'));
+(globalThis as unknown as { drrkitScenePanel: ScenePanel }).drrkitScenePanel = scenePanel;
+function updateScene(): void {
+  try {
+    const detector = detectorSettings();
+    const cameras = [appCamera('moving', '#ffd43b', detector, currentPose(), state.moving?.data)];
+    if (state.hiddenPose) cameras.push(appCamera('target', '#ff6b9a', detector, state.hiddenPose, state.target?.data));
+    scenePanel.showCameras(cameras);
+  } catch {
+    // Detector settings being edited: keep the last view.
+  }
+}
+
 function showMoving(data: Float32Array, width: number, height: number): void {
   state.moving = { data, width, height };
+  updateScene();
   rasterToCanvas($('drr') as HTMLCanvasElement, grayToRaster(state.moving, drrWindow(state.moving)));
   $('drr-caption').textContent = `${width}×${height}`;
   body.dataset.drrFrame = String(state.frameId);

@@ -2,6 +2,7 @@
  * Messages between the page (main thread) and the engine worker. Poses are ZYX Euler angles in
  * radians and translations in mm — the tutorial's parameterization.
  */
+import type { SceneDescription } from '../../src/scene/scene.js';
 import type { IterationRecord, RegistrationResult } from '../../src/registration/register.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
@@ -82,6 +83,7 @@ export type FromEngine =
   | { type: 'ready'; threads: number; isolated: boolean }
   | { type: 'status'; text: string; busy: boolean }
   | { type: 'volume'; info: VolumeInfo }
+  | { type: 'scene'; description: SceneDescription }
   | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number }
   | { type: 'target'; image: Float32Array; width: number; height: number; hiddenPose: PoseMessage | null; note: string }
   | { type: 'iteration'; record: IterationRecord; image: Float32Array; width: number; height: number }

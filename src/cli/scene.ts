@@ -62,7 +62,7 @@ export function sceneCommand(): Command {
     .option('--rotation <numbers>', 'camera rotation (default: the tutorial pose in seed geometry, 0,0,0 in world geometry); repeat for more cameras', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--translation <x,y,z>', 'camera translation in mm; repeat for more cameras', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--names <list>', 'camera names separated by ";" (default: camera 1, camera 2, …)')
-    .option('--iso <HU>', 'CT surface level in Hounsfield units', '300')
+    .option('--iso <value>', 'CT surface level (default: 300 for a CT in Hounsfield units, else the 97th percentile of its values)')
     .option('--surface-downsample <factor>', 'downsample the CT by this factor before meshing (default: largest side ≤ 96 voxels)')
     .option('--labels <file>', 'label volume on the CT grid: one surface per label')
     .option('--label-values <list>', 'labels to draw (default: every non-zero label, at most 8)')
@@ -74,7 +74,7 @@ export function sceneCommand(): Command {
       const drrOptions = detectorOptionsFrom(options);
       createDetector(drrOptions);
       const world = options.geometry === 'world';
-      const level = parseNumber(text('iso')!, '--iso');
+      const level = text('iso') !== undefined ? parseNumber(text('iso')!, '--iso') : undefined;
       const downsample = text('surfaceDownsample') !== undefined ? parseInteger(text('surfaceDownsample')!, '--surface-downsample') : undefined;
       if (downsample !== undefined && downsample < 1) throw new DrrkitError(`--surface-downsample: expected a whole number ≥ 1, got ${downsample}`, '--surface-downsample');
       const rotations = (options.rotation as unknown as string[] | undefined) ?? [];

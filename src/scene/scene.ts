@@ -114,10 +114,25 @@ export function voxelToGrid(volume: Volume, convention: SceneConvention, extent?
 
 /** Options for {@link ctSurface}. */
 export interface SurfaceOptions {
-  /** Iso-level in the volume's units (HU for a CT; default 300: bone). */
+  /** Iso-level in the volume's units (default {@link defaultSurfaceLevel}: 300 HU, bone). */
   level?: number;
   /** Downsampling factor before meshing (default: whatever brings the largest side to ≤ 96 voxels). */
   downsample?: number;
+}
+
+/**
+ * The default surface level: 300 (bone) for a volume in Hounsfield units (its minimum ≤ −500),
+ * else the 97th percentile of its values (for CTs stored in other units, such as 8-bit images).
+ */
+export function defaultSurfaceLevel(volume: Volume): number {
+  let minimum = Infinity;
+  for (const value of volume.data) if (value < minimum) minimum = value;
+  if (minimum <= -500) return 300;
+  const step = Math.max(1, Math.floor(volume.data.length / 200_000));
+  const sample: number[] = [];
+  for (let v = 0; v < volume.data.length; v += step) sample.push(volume.data[v]);
+  sample.sort((a, b) => a - b);
+  return sample[Math.min(sample.length - 1, Math.floor(0.97 * sample.length))];
 }
 
 /** The isosurface of a volume (HU) in the grid frame of `convention`. */
@@ -126,7 +141,7 @@ export function ctSurface(volume: Volume, convention: SceneConvention, options: 
   const factor = options.downsample ?? Math.max(1, Math.ceil(largest / 96));
   const coarse = downsampleVolume(volume, factor);
   const extent = [volume.shape[0] * volume.spacing[0], volume.shape[1] * volume.spacing[1], volume.shape[2] * volume.spacing[2]];
-  const mesh = surfaceNets(coarse.data, coarse.shape, options.level ?? 300);
+  const mesh = surfaceNets(coarse.data, coarse.shape, options.level ?? defaultSurfaceLevel(volume));
   const { linear, translation } = voxelToGrid(coarse, convention, extent);
   return transformMesh(mesh, linear, translation);
 }
@@ -221,8 +236,9 @@ export function buildScene(volume: Volume, convention: SceneConvention, options:
   const bounds: [number[], number[]] = [[0, 0, 0], extent];
   const surfaces: SceneSurface[] = [];
   if (!options.withoutSurface) {
-    const mesh = ctSurface(volume, convention, options.surface);
-    surfaces.push({ name: `CT ≥ ${options.surface?.level ?? 300} HU`, color: '#e9e4d4', opacity: 1, positions: typedArrayToBase64(mesh.positions), indices: typedArrayToBase64(mesh.indices) });
+    const level = options.surface?.level ?? defaultSurfaceLevel(volume);
+    const mesh = ctSurface(volume, convention, { ...options.surface, level });
+    surfaces.push({ name: `CT ≥ ${+level.toPrecision(4)}${level === 300 ? ' HU' : ''}`, color: '#e9e4d4', opacity: 1, positions: typedArrayToBase64(mesh.positions), indices: typedArrayToBase64(mesh.indices) });
   }
   if (options.labels) {
     const present = new Set<number>();
