@@ -140,3 +140,33 @@ describe('scene geometry', () => {
     scene.worldAxes.origin.forEach((value, axis) => assert.ok(Math.abs(value - scene.bounds[1][axis] / 2) < 1e-9));
   });
 });
+
+describe('scene from the command line', () => {
+  const run = async (args: string[]) => {
+    const { spawnSync } = await import('node:child_process');
+    const { repositoryRoot } = await import('./helpers.js');
+    const path = await import('node:path');
+    return spawnSync(process.execPath, [path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+  };
+  test('register --scene writes the initial, final and target cameras; scene refuses a non-HTML output', async () => {
+    const { mkdtempSync, readFileSync, existsSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'drrkit-scene-cli-'));
+    try {
+      const result = await run(['register', '--init-random', '--strategy', 'tutorial', '--optimizer', 'adam', '--max-iterations', '2', '--scene', '--height', '24', '--delx', '33', '--out-dir', folder]);
+      assert.equal(result.status, 0, result.stderr);
+      const html = readFileSync(path.join(folder, 'scene.html'), 'utf8');
+      const json = /<script type="application\/json" id="drrkit-scene">(.*?)<\/script>/s.exec(html)![1];
+      const description = JSON.parse(json) as { cameras: { name: string }[]; surfaces: unknown[] };
+      assert.deepEqual(description.cameras.map((camera) => camera.name), ['initial', 'final', 'target']);
+      assert.equal(description.surfaces.length, 1);
+      const bad = await run(['scene', '--out', path.join(folder, 'scene.png')]);
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /^drrkit: .*scene\.png: the scene is an HTML page/);
+      assert.ok(!existsSync(path.join(folder, 'scene.png')));
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

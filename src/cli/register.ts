@@ -23,6 +23,7 @@ import { buildPyramid, registerRobust } from '../registration/strategy.js';
 import type { Volume } from '../volume/volume.js';
 import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
+import { writeRegistrationScene } from './scene.js';
 
 /** The four optimizer settings of the tutorial, in its order. */
 export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
@@ -149,6 +150,7 @@ export function registerCommand(): Command {
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
     .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations', 'output/register')
+    .option('--scene', 'also write scene.html: the CT in 3-D with the initial, final (and target) cameras and their DRRs (seed geometry)', false)
     .action(async (options: RawOptions, self: Command) => {
       const drrOptions = detectorOptionsFrom(options);
       createDetector(drrOptions);
@@ -237,7 +239,8 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
   if ((text('strategy') ?? 'robust') === 'robust' && !views) {
-    await runRobust(drr, volume, fixed, truth, start, parseNumberList(text('searchRange') ?? '45,60,60', '--search-range', 3) as [number, number, number], outDirectory, text('xray'), parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'));
+    const final = await runRobust(drr, volume, fixed, truth, start, parseNumberList(text('searchRange') ?? '45,60,60', '--search-range', 3) as [number, number, number], outDirectory, text('xray'), parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'));
+    if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
     return;
   }
   const optimizer = parseOptimizerName(text('optimizer') ?? 'sgd', '--optimizer');
@@ -263,13 +266,14 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     details: { ct: volume.source, xray: text('xray'), initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+  if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, { ...start, rotation: Float64Array.from(run.result.rotation), translation: Float64Array.from(run.result.translation) }, truth);
 }
 
 /** The robust strategy from the flags' start, with progress and the usual outputs. */
 async function runRobust(
   drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
   searchRange: [number, number, number], outDirectory: string, xray: string | undefined, similarity: SimilarityName,
-): Promise<void> {
+): Promise<PoseParameters> {
   const pyramid = buildPyramid(volume, { ...drr.detector, renderer: drr.settings.renderer, sampling: drr.settings.sampling }, fixed.data, 3);
   const bar = progressBar('robust', pyramid.length * 150);
   let count = 0;
@@ -314,6 +318,7 @@ async function runRobust(
     details: { ct: volume.source, xray, strategy: 'robust', initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), searchRangeDegrees: searchRange, stages: result.iterations },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+  return { ...naming, rotation: Float64Array.from(result.pose.rotation), translation: Float64Array.from(result.pose.translation) };
 }
 
 /**

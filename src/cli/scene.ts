@@ -5,6 +5,7 @@ import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { createWorldDetector, parseOrientation } from '../geometry/world-camera.js';
 import { writeFileAtomic } from '../io/files.js';
+import path from 'node:path';
 import { loadVolume } from '../io/load-volume.js';
 import { sceneHtml } from '../scene/page.js';
 import { buildScene, sceneCamera, type SceneCamera, type SceneConvention, type SceneDescription } from '../scene/scene.js';
@@ -125,4 +126,14 @@ export function sceneCommand(): Command {
       process.stdout.write(`wrote ${out}: ${description.cameras.length} camera(s), ${description.surfaces.length} surface(s) (~${triangles} triangles), ${(html.length / 1e6).toFixed(1)} MB, in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     });
   return command;
+}
+
+/** `register --scene`: scene.html in `outDirectory` with the initial, final and (when known) target cameras. */
+export async function writeRegistrationScene(outDirectory: string, drr: DRR, initial: PoseParameters, final: PoseParameters, target?: PoseParameters): Promise<void> {
+  const poses = [{ name: 'initial', pose: initial }, { name: 'final', pose: final }];
+  if (target) poses.push({ name: 'target', pose: target });
+  const description = sceneOfPoses(seedSceneRenderer(drr), poses, { title: `${drr.volume.source}: registration` });
+  const file = path.join(outDirectory, 'scene.html');
+  await writeFileAtomic(file, new TextEncoder().encode(sceneHtml(description)));
+  process.stdout.write(`wrote ${file}: the initial, final${target ? ' and target' : ''} cameras in 3-D\n`);
 }
