@@ -52,6 +52,20 @@ export { closeRenderPool, sharedRenderPool, availableThreads } from './render/wo
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
 export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type WorldDensityMode } from './world-drr.js';
 
+// Reconstruction and volume quality.
+export { reconstructVolume, parseReconstructionMethod, RECONSTRUCTION_METHODS, type ReconstructionMethod, type ReconstructionOptions, type ReconstructionResult } from './reconstruction/reconstruct.js';
+export { totalVariation } from './reconstruction/total-variation.js';
+export { peakSignalToNoiseRatio, structuralSimilarity3d, dataRange, type SsimOptions } from './metrics/volume-quality.js';
+
+// 3-D scenes and pictures.
+export { surfaceNets, transformMesh, type TriangleMesh } from './scene/isosurface.js';
+export {
+  buildScene, sceneCamera, ctSurface, labelSurfaces, patientLabels, gridToPatient, voxelToGrid, defaultSurfaceLevel,
+  type SceneDescription, type SceneCamera, type SceneSurface, type SceneLabel, type SceneConvention, type SceneOptions, type SurfaceOptions,
+} from './scene/scene.js';
+export { contactSheet, overlayChannels, padRaster, type ContactSheetOptions, type ChannelOverlayOptions } from './viz/contact-sheet.js';
+export { middleSlices, sliceRaster, type VolumeSlice } from './viz/volume-slices.js';
+
 // Similarities, optimizers, registration.
 export * from './metrics/index.js';
 export * from './optim/index.js';
