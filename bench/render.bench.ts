@@ -5,7 +5,10 @@
  *   node dist/bench/render.bench.js --quick        # 100×100 only, shorter timings
  *   node dist/bench/render.bench.js --sizes 100,256 --volumes lidc2 --renderers siddon --threads all
  *
- * Cases (seed geometry: sdr 300 mm, a detector of 800 mm, so delx = 800/size mm):
+ * Cases (seed geometry: sdr 300 mm, a detector of 800 mm, so delx = 800/size mm; world geometry:
+ * the same detector as a pinhole camera, sdd 600 mm, in the CT's patient frame, placed so that
+ * its rays cross the density grid exactly where the seed camera's do — the same work, through the
+ * camera and the world → grid map of the world geometry; `--geometries seed,world` picks):
  * - `render`: forward and forward + ray gradients, Siddon and trilinear, at 100², 200², 256² and
  *   512², for the built-in example CT and ../shared/data/lidc2-chest-ct.nii.gz (when present), on
  *   1 thread and on all (os.availableParallelism()).
@@ -27,8 +30,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DRR } from '../src/drr.js';
+import { DRR, poseToTransform, type Pose } from '../src/drr.js';
+import { applyMatrix3, multiplyMatrix3, transposeMatrix3 } from '../src/geometry/matrix3.js';
+import type { RigidTransform } from '../src/geometry/rigid-transform.js';
 import { poseFromParameters, type PoseParameters } from '../src/geometry/pose.js';
+import { convertRotation } from '../src/geometry/rotation.js';
 import { readNifti, writeNifti } from '../src/io/nifti.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import { registrationOptimizer } from '../src/registration/register.js';
@@ -50,6 +56,7 @@ const renderers = (option('renderers') ?? 'siddon,trilinear').split(',') as Rend
 const allThreads = os.availableParallelism();
 const threadCounts = (option('threads') ?? '1,all').split(',').map((value) => (value === 'all' ? allThreads : Number(value)));
 const volumeFilter = option('volumes')?.split(',');
+const geometries = (option('geometries') ?? 'seed,world').split(',') as Array<'seed' | 'world'>;
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sharedCT = path.resolve(repositoryRoot, '..', 'shared', 'data', 'lidc2-chest-ct.nii.gz');
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version };
@@ -85,17 +92,41 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return new NormalizedCrossCorrelation({ eps: 0 }).score(a, b, { height: 1, width: a.length })[0];
 }
 
+/**
+ * A DRR of `geometry` for the benchmark detector, and the pose at which its grid-frame rays are
+ * the seed camera's at the seed pose with `rotation` (for the world geometry: a pinhole camera with
+ * orientation 'none', whose camera axes map to the seed camera's by x → z, y → y, z → −x).
+ */
+function benchmarkDrr(geometry: 'seed' | 'world', volume: Volume, size: number, options: { renderer: RendererName; threads: number }, rotation: readonly number[]): { drr: DRR; pose: Pose } {
+  const seed = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, ...options });
+  const pose = seedPose(seed, rotation);
+  if (geometry === 'seed') return { drr: seed, pose };
+  seed.dispose();
+  const drr = new DRR(volume, { sdd: 600, height: size, delx: 800 / size, orientation: 'none', ...options });
+  const seedTransform = poseToTransform(pose);
+  const cameraAxes = Float64Array.of(0, 0, -1, 0, 1, 0, 1, 0, 0);
+  const gridRotation = multiplyMatrix3(seedTransform.rotation, cameraAxes);
+  const source = applyMatrix3(seedTransform.rotation, [300, 0, 0]);
+  const gridSource = [0, 1, 2].map((axis) => source[axis] + seedTransform.translation[axis]);
+  // World = Mᵀ·(grid − m) for the world → grid map g = M·w + m of the volume's frame.
+  const frame = drr.frame!;
+  const toWorld = transposeMatrix3(frame.worldToGridRotation);
+  const rotationWorld = multiplyMatrix3(toWorld, gridRotation);
+  const sourceWorld = applyMatrix3(toWorld, gridSource.map((value, axis) => value - frame.worldToGridTranslation[axis]));
+  const worldPose: RigidTransform = { rotation: rotationWorld, translation: applyMatrix3(transposeMatrix3(rotationWorld), sourceWorld) };
+  return { drr, pose: worldPose };
+}
+
 function benchmarkRenders(name: string, volume: Volume, rotation: readonly number[]): void {
   for (const renderer of renderers) {
     for (const size of sizes) {
-      for (const threads of threadCounts) {
-        const drr = new DRR(volume, { sdr: 300, height: size, delx: 800 / size, renderer, threads });
-        const pose = seedPose(drr, rotation);
+      for (const threads of threadCounts) for (const geometry of geometries) {
+        const { drr, pose } = benchmarkDrr(geometry, volume, size, { renderer, threads }, rotation);
         const seconds = quick ? 0.5 : size >= 512 ? 3 : 1.5;
         for (const mode of ['forward', 'forward+gradient'] as const) {
           const result = time(() => (mode === 'forward' ? drr.render(pose) : drr.renderWithRayGradients(pose)), seconds);
           report({
-            benchmark: 'render', volume: name, shape: volume.shape, renderer, detector: `${size}x${size}`, mode, threads,
+            benchmark: 'render', volume: name, shape: volume.shape, geometry, renderer, detector: `${size}x${size}`, mode, threads,
             ms_per_drr: round(result.median), min_ms: round(result.minimum), drrs_per_second: round(1000 / result.median, 1), repetitions: result.repetitions,
           });
         }
@@ -107,12 +138,13 @@ function benchmarkRenders(name: string, volume: Volume, rotation: readonly numbe
 
 function benchmarkRegistration(name: string, volume: Volume, rotation: readonly number[]): void {
   for (const renderer of renderers) {
-    for (const threads of threadCounts) {
-      const drr = new DRR(volume, { sdr: 300, height: 100, delx: 8, renderer, threads });
-      const truth = seedPose(drr, rotation);
+    for (const threads of threadCounts) for (const geometry of geometries) {
+      const { drr, pose } = benchmarkDrr(geometry, volume, 100, { renderer, threads }, rotation);
+      const truth = poseToTransform(pose);
       const fixed = drr.render(truth);
+      const truthEuler = convertRotation(truth.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX');
       const offset = (10 * Math.PI) / 180;
-      const registration = new Registration(drr, [rotation[0] + offset, rotation[1] - offset, rotation[2] + offset], [truth.translation[0] + 20, truth.translation[1] - 20, truth.translation[2] + 20]);
+      const registration = new Registration(drr, [truthEuler[0] + offset, truthEuler[1] - offset, truthEuler[2] + offset], [truth.translation[0] + 20, truth.translation[1] - 20, truth.translation[2] + 20]);
       const optimizer = registrationOptimizer(registration, { optimizer: 'adam', learningRateRotation: 1e-2, learningRateTranslation: 1 });
       const similarity = new NormalizedCrossCorrelation();
       let score = 0;
@@ -123,7 +155,7 @@ function benchmarkRegistration(name: string, volume: Volume, rotation: readonly 
       };
       const result = time(iteration, quick ? 1 : 3);
       report({
-        benchmark: 'registration', volume: name, renderer, detector: '100x100', threads, step: 'evaluate (render + ray gradients + NCC + chain rule) + Adam',
+        benchmark: 'registration', volume: name, geometry, renderer, detector: '100x100', threads, step: 'evaluate (render + ray gradients + NCC + chain rule) + Adam',
         ms_per_iteration: round(result.median), iterations_per_second: round(1000 / result.median, 1), repetitions: result.repetitions, final_ncc: round(score, 4),
       });
       drr.dispose();

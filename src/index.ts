@@ -37,11 +37,18 @@ export * from './geometry/detector.js';
 export * from './geometry/world-frame.js';
 export * from './geometry/world-camera.js';
 export * from './geometry/projection.js';
+export * from './geometry/camera.js';
+export * from './geometry/views.js';
 
 // Rendering.
-export { DRR, type DRROptions, type DensityMode, type Pose, poseToTransform, volumeDensities } from './drr.js';
+export {
+  DRR, createDRR, cameraFromOptions, poseToTransform, volumeDensities, poseList,
+  type DRROptions, type PinholeDRROptions, type CameraDRROptions, type AnyDRROptions, type RenderOptions, type RenderCallOptions,
+  type DensityMode, type Pose, type VolumeFrameName,
+} from './drr.js';
 export * from './render/density-grid.js';
 export * from './render/renderer.js';
+export * from './render/maximum-intensity.js';
 export * from './render/siddon.js';
 export * from './render/trilinear.js';
 export * from './render/pose-gradient.js';

@@ -35,7 +35,7 @@ describe('pose errors', () => {
     assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
     const run = (mTRE: number, initial: number) => ({
       index: 0, initialRotation: [0, 0, 0], initialTranslation: [0, 0, 0], initialError: { rotationDegrees: 0, translationMm: 0, mTRE: initial, mPD: 0 },
-      finalRotation: [0, 0, 0], finalTranslation: [0, 0, 0], error: { rotationDegrees: 0, translationMm: 0, mTRE, mPD: 0 }, converged: true, finalScore: 1, iterations: 1, seconds: 1,
+      finalRotation: [0, 0, 0], finalTranslation: [0, 0, 0], error: { rotationDegrees: 0, translationMm: 0, mTRE, mPD: 0 }, converged: true, reason: '', finalScore: 1, iterations: 1, seconds: 1,
     });
     const summary = summarizeEvaluation('robust', [run(0.5, 10.2), run(1.5, 10.7), run(20, 11.1)]);
     assert.deepEqual(summary.successRate, { below1mm: 1 / 3, below2mm: 2 / 3, below10mm: 2 / 3 });

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'fflate';
 import { DrrkitError } from '../src/errors.js';
+import { volumeFrame } from '../src/geometry/world-frame.js';
 import { encodeNifti, parseNifti, readNifti, writeNifti } from '../src/io/nifti.js';
 import { createVolume, type Volume } from '../src/volume/volume.js';
 
@@ -377,7 +378,9 @@ describe('the real chest CT', () => {
     const volume = await readNifti(REAL_CT_PATH);
     assert.deepEqual(volume.shape, [256, 256, 133]);
     assert.deepEqual(volume.spacing, [1.40625, 1.40625, 2.5]);
-    assert.deepEqual(Array.from(volume.affine), [1.40625, 0, 0, 0, 0, 1.40625, 0, 0, 0, 0, 2.5, 0, 0, 0, 0, 1]);
+    // The true anatomy (../shared/README.md): voxel axes point patient-left, anterior, inferior.
+    assert.deepEqual(Array.from(volume.affine), [-1.40625, 0, 0, 0, 0, 1.40625, 0, 0, 0, 0, -2.5, 0, 0, 0, 0, 1]);
+    assert.equal(volumeFrame(volume.affine, volume.shape).orientationCode, 'LAI');
     let min = Infinity;
     let max = -Infinity;
     for (const value of volume.data) {

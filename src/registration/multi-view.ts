@@ -5,7 +5,7 @@ import { poseFromParameters } from '../geometry/pose.js';
 import { composeTransforms, type RigidTransform } from '../geometry/rigid-transform.js';
 import type { EulerConvention, Parameterization } from '../geometry/rotation.js';
 import type { Similarity } from '../metrics/similarity.js';
-import { parameterGradientFromTransform, transformGradientFromRays } from '../render/pose-gradient.js';
+import { parameterGradientFromTransform } from '../render/pose-gradient.js';
 import { Registration, type RegistrationEvaluation } from './registration.js';
 
 /**
@@ -21,7 +21,7 @@ import { Registration, type RegistrationEvaluation } from './registration.js';
 export class MultiViewRegistration extends Registration {
   /** Camera k → camera 0 transforms, one per view (the first is normally the identity). */
   readonly views: readonly RigidTransform[];
-  /** The seed-geometry DRR (its C-arm camera defines the chain rule below). */
+  /** The DRR (any camera: its `transformGradient` gives each view's chain rule). */
   declare readonly drr: DRR;
 
   constructor(
@@ -54,7 +54,7 @@ export class MultiViewRegistration extends Registration {
   override evaluate(fixed: ArrayLike<number>, similarity: Similarity): RegistrationEvaluation {
     const pixels = this.drr.pixelCount;
     if (fixed.length !== this.targetLength) throw new DrrkitError(`the targets have ${fixed.length} pixels; ${this.views.length} views need ${this.targetLength}`, 'target');
-    const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
+    const shape = { height: this.drr.camera.height, width: this.drr.camera.width };
     const image = new Float32Array(this.targetLength);
     const rotationGradient = new Float64Array(9), translationGradient = new Float64Array(3);
     let score = 0;
@@ -67,7 +67,7 @@ export class MultiViewRegistration extends Registration {
       const result = similarity.scoreWithGradient(fixedView, rendered.image, shape, 1);
       score += result.score[0] / this.views.length;
       const weights = result.gradient.map((value) => value / this.views.length);
-      const gradient = transformGradientFromRays(this.drr.detector, rendered.rayGradients, weights);
+      const gradient = this.drr.transformGradient(transform, rendered.rayGradients, weights);
       // ∂L/∂R += ∂L/∂R_k · R_Vᵀ + ∂L/∂t_k ⊗ t_V ;  ∂L/∂t += ∂L/∂t_k
       const product = multiplyMatrix3(gradient.rotation, transposeMatrix3(view.rotation));
       for (let row = 0; row < 3; row++) {

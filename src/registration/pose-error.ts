@@ -3,7 +3,9 @@
  * rotation error (geodesic angle), translation error, mean target registration error (mTRE) over
  * 3-D points in the CT, and mean projection distance (mPD) of those points on the detector.
  */
+import { isCamera, SeedCamera, type Camera } from '../geometry/camera.js';
 import type { Detector } from '../geometry/detector.js';
+import { projectPoints } from '../geometry/projection.js';
 import { multiplyMatrix3, transposeMatrix3 } from '../geometry/matrix3.js';
 import { invertTransform, applyTransform, type RigidTransform } from '../geometry/rigid-transform.js';
 
@@ -49,23 +51,37 @@ export function projectToDetector(detector: Detector, cameraPoint: ArrayLike<num
   return [cameraPoint[1] * scale, cameraPoint[2] * scale];
 }
 
-/** The errors of `estimate` against `truth` (camera → world transforms) over `targetPoints` (flat xyz). */
-export function poseError(truth: RigidTransform, estimate: RigidTransform, detector: Detector, targetPoints: Float64Array): PoseError {
-  const trueInverse = invertTransform(truth), estimateInverse = invertTransform(estimate);
+/**
+ * The errors of the pose `estimate` against the pose `truth` over `targetPoints` (world mm, flat
+ * xyz), for a camera (a seed `Detector` is taken as its {@link SeedCamera}). mTRE compares the
+ * points in the two camera frames; mPD their projections on the detector, in detector mm.
+ */
+export function poseError(truth: RigidTransform, estimate: RigidTransform, camera: Camera | Detector, targetPoints: Float64Array): PoseError {
+  const view = isCamera(camera) ? camera : new SeedCamera(camera);
+  const trueCamera = view.cameraToWorld(truth), estimateCamera = view.cameraToWorld(estimate);
+  const trueInverse = invertTransform(trueCamera), estimateInverse = invertTransform(estimateCamera);
   const pointCount = targetPoints.length / 3;
-  let tre = 0, projection = 0;
+  let tre = 0;
   const point = new Float64Array(3), a = new Float64Array(3), b = new Float64Array(3);
   for (let index = 0; index < pointCount; index++) {
     point[0] = targetPoints[3 * index]; point[1] = targetPoints[3 * index + 1]; point[2] = targetPoints[3 * index + 2];
     applyTransform(trueInverse, point, a);
     applyTransform(estimateInverse, point, b);
     tre += Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-    const [ua, va] = projectToDetector(detector, a), [ub, vb] = projectToDetector(detector, b);
-    projection += Math.hypot(ua - ub, va - vb);
+  }
+  const trueRays = view.rays(truth);
+  const rowPitch = Math.hypot(...trueRays.rowStep), columnPitch = Math.hypot(...trueRays.columnStep);
+  const projectedTrue = projectPoints(trueRays, targetPoints), projectedEstimate = projectPoints(view.rays(estimate), targetPoints);
+  let projection = 0;
+  for (let index = 0; index < pointCount; index++) {
+    projection += Math.hypot(
+      (projectedTrue[2 * index] - projectedEstimate[2 * index]) * rowPitch,
+      (projectedTrue[2 * index + 1] - projectedEstimate[2 * index + 1]) * columnPitch,
+    );
   }
   return {
     rotationDegrees: geodesicDegrees(truth.rotation, estimate.rotation),
-    translationMm: Math.hypot(truth.translation[0] - estimate.translation[0], truth.translation[1] - estimate.translation[1], truth.translation[2] - estimate.translation[2]),
+    translationMm: Math.hypot(trueCamera.translation[0] - estimateCamera.translation[0], trueCamera.translation[1] - estimateCamera.translation[1], trueCamera.translation[2] - estimateCamera.translation[2]),
     mTRE: tre / pointCount,
     mPD: projection / pointCount,
   };

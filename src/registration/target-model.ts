@@ -6,7 +6,7 @@
  * - Beer–Lambert physics on linear attenuation coefficients (μ from HU, not DiffDRR's
  *   normalised densities) with photon noise, preprocessed by the usual −log(I/I₀).
  */
-import { DRR, type DRROptions } from '../drr.js';
+import { cameraFromOptions, DRR, type AnyDRROptions } from '../drr.js';
 import { requirePositive } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import type { RendererName } from '../render/renderer.js';
@@ -30,22 +30,16 @@ export interface TargetModel {
 }
 
 /** Renders a target X-ray at `pose` with `model`, on `detector`'s pixel grid. */
-export function renderTargetWithModel(volume: Volume, detector: DRROptions, pose: PoseParameters, model: TargetModel): Float32Array {
+export function renderTargetWithModel(volume: Volume, detector: AnyDRROptions, pose: PoseParameters, model: TargetModel): Float32Array {
   const factor = model.oversampling ?? 1;
   requirePositive(factor, 'target oversampling');
-  const height = detector.height, width = detector.width ?? detector.height;
-  const fine: DRROptions = {
-    ...detector,
-    renderer: model.renderer ?? 'siddon',
-    height: height * factor,
-    width: width * factor,
-    delx: detector.delx / factor,
-    dely: (detector.dely ?? detector.delx) / factor,
-  };
+  const camera = cameraFromOptions(detector);
+  const height = camera.height, width = camera.width;
+  const fine: AnyDRROptions = { ...detector, camera: camera.subdivided(factor), renderer: model.renderer ?? 'siddon' };
   let image: Float32Array;
   if ((model.intensity ?? 'line-integral') === 'beer-lambert') {
     const attenuation = createVolume({ data: hounsfieldToAttenuation(volume), shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: `${volume.source} (μ)` });
-    const lineIntegrals = new DRR(attenuation, { ...fine, density: 'raw' }).render(pose);
+    const lineIntegrals = new DRR(attenuation, { ...fine, density: 'raw', intensity: 'line-integral' }).render(pose);
     const photons = model.photons;
     const random = new NumpyRandom(model.seed ?? 0);
     image = new Float32Array(lineIntegrals.length);

@@ -76,6 +76,8 @@ export interface RenderContext {
    * claims it, so the sum of the bands in order does not depend on the threads.
    */
   readonly accumulators?: Float64Array | null;
+  /** Pixel indices of sparse renders (SharedArrayBuffer-backed, one per pixel at most), or null/absent. */
+  readonly pixels?: Int32Array | null;
 }
 
 // Control block words.
@@ -83,10 +85,12 @@ const GENERATION = 0, CLAIM = 1, COMPLETED = 2, FAILED = 3, CONTEXT = 4, VERSION
 const CHUNK_COUNT = 7, CHUNK_PIXELS = 8, PIXEL_COUNT = 9, PARTICIPANTS = 10, HEIGHT = 11, WIDTH = 12;
 /** Chunks rendered by workers since the pool started (a statistic). */
 const WORKER_CHUNKS = 13;
+/** Length of the context's pixel list for a sparse render, or −1 for every pixel. */
+const SPARSE = 14;
 const CONTROL_WORDS = 16;
-const PARAMETER_COUNT = 12;
 // GRADIENTS word: what a render command computes.
 const IMAGE_ONLY = 0, WITH_RAY_GRADIENTS = 1, BACKPROJECTION = 2;
+const PARAMETER_COUNT = 12;
 // GENERATION's low two bits: the kind of command.
 const RENDER = 1, MAILBOX = 2, EXIT = 3;
 /** Chunks per command are at most 2^CHUNK_BITS − 1; the rest of CLAIM holds the sequence tag. */
@@ -124,16 +128,24 @@ function emptyRays(): MutableRayGrid {
 }
 
 /**
- * Renders pixels [start, end) of a context with or without ray gradients, or back-projects
- * their weights into the accumulator of band `chunk` (cleared first).
+ * Renders pixels [start, end) of a context with or without ray gradients — or, for a sparse
+ * render (`sparse` ≥ 0), the pixels listed at [start, end) of the context's pixel list.
  */
-function renderChunk(context: RenderContext, rays: RayGrid, mode: number, start: number, end: number, chunk: number): void {
+function renderChunk(context: RenderContext, rays: RayGrid, mode: number, start: number, end: number, sparse = -1, chunk = 0): void {
   if (mode === BACKPROJECTION) {
+    // Band `chunk` into its own accumulator (cleared first).
     const size = context.grid.data.length;
     const accumulator = context.accumulators!.subarray(chunk * size, (chunk + 1) * size);
     accumulator.fill(0);
     backprojectPixels(context.grid, rays, context.settings, context.weights!, 0, accumulator, start, end);
-  } else if (mode === WITH_RAY_GRADIENTS) {
+    return;
+  }
+  if (sparse >= 0) {
+    const list = context.pixels!;
+    for (let index = start; index < end; index++) renderChunk(context, rays, mode, list[index], list[index] + 1);
+    return;
+  }
+  if (mode === WITH_RAY_GRADIENTS) {
     renderPixelsWithRayGradients(context.grid, rays, context.settings, context.image, context.rayGradients!, 0, start, end, context.emptySpace);
   } else {
     renderPixels(context.grid, rays, context.settings, context.image, 0, start, end, context.emptySpace);
@@ -144,7 +156,7 @@ function renderChunk(context: RenderContext, rays: RayGrid, mode: number, start:
  * Claims and renders chunks of the command tagged `tag` until none is left. Returns the
  * number rendered. Shared by the main thread and the workers.
  */
-function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, mode: number, chunkCount: number, chunkPixels: number, pixelCount: number): number {
+function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, mode: number, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): number {
   let rendered = 0;
   for (;;) {
     const claim = Atomics.load(control, CLAIM);
@@ -154,7 +166,7 @@ function renderClaimedChunks(control: Int32Array, tag: number, context: RenderCo
     if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
     const start = chunk * chunkPixels, end = Math.min(pixelCount, start + chunkPixels);
     try {
-      renderChunk(context, rays, mode, start, end, chunk);
+      renderChunk(context, rays, mode, start, end, sparse, chunk);
     } catch (error) {
       Atomics.add(control, FAILED, 1);
     }
@@ -205,8 +217,9 @@ export function serveRenderWorker(port: RenderWorkerPort): void {
       const mode = Atomics.load(block, GRADIENTS);
       if (mode === WITH_RAY_GRADIENTS && entry.context.rayGradients === null) { schedule(); return; }
       if (mode === BACKPROJECTION && !(entry.context.weights && entry.context.accumulators)) { schedule(); return; }
+      if (Atomics.load(block, SPARSE) >= 0 && !entry.context.pixels) { schedule(); return; }
       const rendered = renderClaimedChunks(block, (word >>> 2) & TAG_MASK, entry.context, rays, mode,
-        Atomics.load(block, CHUNK_COUNT), Atomics.load(block, CHUNK_PIXELS), Atomics.load(block, PIXEL_COUNT));
+        Atomics.load(block, CHUNK_COUNT), Atomics.load(block, CHUNK_PIXELS), Atomics.load(block, PIXEL_COUNT), Atomics.load(block, SPARSE));
       if (rendered > 0) Atomics.add(block, WORKER_CHUNKS, rendered);
     }
   }
@@ -326,22 +339,24 @@ export class RenderPool {
   /**
    * Renders the whole image of context `id` for `rays` (with ray gradients when `gradients`),
    * on the calling thread and up to `helpers` workers, and returns when every pixel is done.
+   * With `sparse` ≥ 0 only the first `sparse` pixels of the context's pixel list are rendered.
    */
-  render(id: number, rays: RayGrid, gradients: boolean, helpers: number): void {
+  render(id: number, rays: RayGrid, gradients: boolean, helpers: number, sparse = -1): void {
     const message = this.contexts.get(id);
     if (message === undefined) throw new Error(`render context ${id} is not registered`);
     const context = message.context;
-    const pixelCount = rays.height * rays.width;
+    if (sparse >= 0 && !context.pixels) throw new Error(`render context ${id} has no pixel list for a sparse render`);
+    const pixelCount = sparse >= 0 ? sparse : rays.height * rays.width;
     const participants = this.usable ? Math.min(helpers, this.workers.length) : 0;
     const mode = gradients ? WITH_RAY_GRADIENTS : IMAGE_ONLY;
-    if (participants === 0) {
-      renderChunk(context, rays, mode, 0, pixelCount, 0);
+    if (participants === 0 || pixelCount === 0) {
+      renderChunk(context, rays, mode, 0, pixelCount, sparse);
       return;
     }
     // About eight chunks per thread, so a thread slowed by other processes costs little.
     let chunkPixels = Math.max(1, Math.ceil(pixelCount / (8 * (participants + 1))));
     if (Math.ceil(pixelCount / chunkPixels) > CHUNK_MASK) chunkPixels = Math.ceil(pixelCount / CHUNK_MASK);
-    this.run(message, rays, mode, participants, Math.ceil(pixelCount / chunkPixels), chunkPixels);
+    this.run(message, rays, mode, participants, Math.ceil(pixelCount / chunkPixels), chunkPixels, pixelCount, sparse);
   }
 
   /**
@@ -362,17 +377,16 @@ export class RenderPool {
     const participants = this.usable ? Math.min(helpers, this.workers.length) : 0;
     if (participants === 0) {
       for (let band = 0; band < bands; band++) {
-        renderChunk(context, rays, BACKPROJECTION, Math.min(pixelCount, band * bandPixels), Math.min(pixelCount, (band + 1) * bandPixels), band);
+        renderChunk(context, rays, BACKPROJECTION, Math.min(pixelCount, band * bandPixels), Math.min(pixelCount, (band + 1) * bandPixels), -1, band);
       }
       return;
     }
-    this.run(message, rays, BACKPROJECTION, participants, bands, bandPixels);
+    this.run(message, rays, BACKPROJECTION, participants, bands, bandPixels, pixelCount, -1);
   }
 
   /** Publishes one command of `chunkCount` chunks and takes part in it until every chunk is done. */
-  private run(message: ContextMessage, rays: RayGrid, mode: number, participants: number, chunkCount: number, chunkPixels: number): void {
+  private run(message: ContextMessage, rays: RayGrid, mode: number, participants: number, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): void {
     const context = message.context, id = message.id;
-    const pixelCount = rays.height * rays.width;
     const control = this.control, parameters = this.parameters;
     for (let axis = 0; axis < 3; axis++) {
       parameters[axis] = rays.source[axis];
@@ -388,13 +402,14 @@ export class RenderPool {
     Atomics.store(control, CHUNK_COUNT, chunkCount);
     Atomics.store(control, CHUNK_PIXELS, chunkPixels);
     Atomics.store(control, PIXEL_COUNT, pixelCount);
+    Atomics.store(control, SPARSE, sparse);
     Atomics.store(control, PARTICIPANTS, participants);
     Atomics.store(control, COMPLETED, 0);
     Atomics.store(control, FAILED, 0);
     const sequence = this.advance();
     Atomics.store(control, CLAIM, sequence << CHUNK_BITS);
     this.publishCommand(RENDER);
-    renderClaimedChunks(control, sequence, context, rays, mode, chunkCount, chunkPixels, pixelCount);
+    renderClaimedChunks(control, sequence, context, rays, mode, chunkCount, chunkPixels, pixelCount, sparse);
     // Wait for the chunks other threads are still rendering.
     let completed = Atomics.load(control, COMPLETED);
     for (let spin = 0; completed < chunkCount && spin < SPIN; spin++) completed = Atomics.load(control, COMPLETED);

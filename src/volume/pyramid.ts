@@ -15,9 +15,8 @@
  * f)` rendered with `density: 'raw'`. Averaging HU (`downsampleVolume(volume, f)` with the
  * default conversion) is close too (tested: NCC > 0.98 against the full-resolution DRR).
  */
-import type { DensityMode } from '../drr.js';
 import { DrrkitError } from '../errors.js';
-import { hounsfieldToDensity, minMaxNormalize } from './density.js';
+import { volumeDensities, type DensityMode } from './density.js';
 import { createVolume, type Volume } from './volume.js';
 
 /**
@@ -113,10 +112,6 @@ export function downsampleVolume(volume: Volume, factor: number): Volume {
  * `density: 'raw'`.
  */
 export function densityVolume(volume: Volume, mode: DensityMode = 'diffdrr', boneAttenuationMultiplier = 1): Volume {
-  let data: Float32Array;
-  if (mode === 'diffdrr') data = hounsfieldToDensity(volume, { boneAttenuationMultiplier });
-  else if (mode === 'minmax') data = minMaxNormalize(volume.data);
-  else if (mode === 'raw') data = Float32Array.from(volume.data);
-  else throw new DrrkitError(`unknown density mode "${String(mode)}"; use diffdrr, minmax or raw`, 'density');
+  const data = volumeDensities(volume, mode, boneAttenuationMultiplier);
   return createVolume({ data, shape: volume.shape, spacing: volume.spacing, affine: Float64Array.from(volume.affine), source: `${volume.source} (densities)` });
 }
