@@ -340,7 +340,12 @@ function drrWindow(image: GrayImage): { min: number; max: number } {
 /** The 3-D view (app/src/scene-panel.ts): moving camera at the sliders' pose, target camera when known. */
 const scenePanel = new ScenePanel($('scene-view'));
 (globalThis as unknown as { drrkitScenePanel: ScenePanel }).drrkitScenePanel = scenePanel;
+let sceneFrame = 0;
+/** Rebuilds the 3-D view's cameras once per animation frame at most (the latest pose and DRR win). */
 function updateScene(): void {
+  if (sceneFrame === 0) sceneFrame = requestAnimationFrame(() => { sceneFrame = 0; updateSceneNow(); });
+}
+function updateSceneNow(): void {
   try {
     const detector = detectorSettings();
     const cameras = [appCamera('moving', '#ffd43b', detector, currentPose(), state.moving?.data)];

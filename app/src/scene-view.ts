@@ -112,6 +112,10 @@ export class SceneView {
   #scale: number;
   #frame = 0;
   #resizeObserver: ResizeObserver | null = null;
+  #intersectionObserver: IntersectionObserver | null = null;
+  /** Whether the canvas is on screen; off screen, draws wait until it shows (software WebGL is slow). */
+  #visible = true;
+  #dirty = false;
 
   constructor(readonly container: HTMLElement, description: SceneDescription) {
     this.#description = description;
@@ -157,6 +161,13 @@ export class SceneView {
     if (typeof ResizeObserver === 'function') {
       this.#resizeObserver = new ResizeObserver(() => this.resize());
       this.#resizeObserver.observe(container);
+    }
+    if (typeof IntersectionObserver === 'function') {
+      this.#intersectionObserver = new IntersectionObserver((entries) => {
+        this.#visible = entries.some((entry) => entry.isIntersecting);
+        if (this.#visible && this.#dirty) this.requestRender();
+      });
+      this.#intersectionObserver.observe(container);
     }
   }
 
@@ -227,12 +238,14 @@ export class SceneView {
 
   /** Draws on the next animation frame (once however often it is asked). */
   requestRender(): void {
-    if (this.#frame !== 0) return;
+    this.#dirty = true;
+    if (!this.#visible || this.#frame !== 0) return;
     this.#frame = requestAnimationFrame(() => { this.#frame = 0; this.renderNow(); });
   }
 
   /** Draws now. */
   renderNow(): void {
+    this.#dirty = false;
     this.renderer.render(this.scene, this.camera);
   }
 
@@ -246,6 +259,7 @@ export class SceneView {
   /** Frees the GPU resources and the canvas. */
   dispose(): void {
     this.#resizeObserver?.disconnect();
+    this.#intersectionObserver?.disconnect();
     if (this.#frame !== 0) cancelAnimationFrame(this.#frame);
     this.controls.dispose();
     this.renderer.dispose();

@@ -26,9 +26,15 @@ export interface SceneRenderer {
   worldToGrid?: { rotation: ArrayLike<number>; translation: ArrayLike<number> };
 }
 
-/** A scene renderer over a seed-geometry DRR. */
+/** A scene renderer over a DRR: the seed frame, or the patient frame with its world → grid map. */
 export function seedSceneRenderer(drr: DRR): SceneRenderer {
-  return { volume: drr.volume, convention: 'seed', camera: (name, color, pose) => sceneCamera(name, color, drr.rays(pose), drr.render(pose)) };
+  const frame = drr.frame;
+  return {
+    volume: drr.volume,
+    convention: frame === null ? 'seed' : 'world',
+    camera: (name, color, pose) => sceneCamera(name, color, drr.rays(pose), drr.render(pose)),
+    worldToGrid: frame === null ? undefined : { rotation: frame.worldToGridRotation, translation: frame.worldToGridTranslation },
+  };
 }
 
 /** A scene renderer over a world-geometry DRR. */
