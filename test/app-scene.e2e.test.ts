@@ -119,6 +119,8 @@ test('browser app: the 3-D view draws, follows the pose, and labels the patient 
     };
 
     // The example CT: the view draws, and its letters follow its affine.
+    await page.locator('#scene-view').scrollIntoViewIfNeeded();
+    await page.waitForTimeout(300);
     const first = await sceneStats();
     assert.ok(first.drawn > 0.05, `3-D canvas drawn fraction ${first.drawn}`);
     await checkLabels(loadExampleCT(), 'example CT');

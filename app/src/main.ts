@@ -345,7 +345,12 @@ let sceneFrame = 0;
 function updateScene(): void {
   if (sceneFrame === 0) sceneFrame = requestAnimationFrame(() => { sceneFrame = 0; updateSceneNow(); });
 }
+let scenePending = false;
+window.addEventListener('scroll', () => { if (scenePending) { scenePending = false; updateScene(); } }, { passive: true });
 function updateSceneNow(): void {
+  // Off screen the view is not drawn, and rebuilding its cameras every frame would slow the page.
+  const rect = $('scene-view').getBoundingClientRect();
+  if (rect.bottom < 0 || rect.top > window.innerHeight) { scenePending = true; return; }
   try {
     const detector = detectorSettings();
     const cameras = [appCamera('moving', '#ffd43b', detector, currentPose(), state.moving?.data)];
