@@ -18,6 +18,7 @@ import { angleCentres, DEFAULT_GEOMETRY, drrOptions, namedViewPose, type Geometr
 import { loadVolumeFromFiles } from './load-volume.js';
 import type { FromEngine, RunSummary, ToEngine, VolumeInfo } from './protocol.js';
 import { carmOutline, sliceViews } from './slices.js';
+import { buildScene, type SceneConvention } from '../../src/scene/scene.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -90,6 +91,29 @@ async function buildDrr(): Promise<void> {
   const pose = defaultPose(drr, geometry);
   const poolWorking = await warmUpPool(drr, pose);
   post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, poolWorking, center: drr.center, seconds: (performance.now() - started) / 1000 } });
+  postScene(drr);
+}
+
+/** The CT (in its own units) the 3-D view's surface is built from, and the frame of the scene last sent. */
+let sceneVolume: Volume | null = null;
+let sceneConvention: SceneConvention | null = null;
+
+/**
+ * Sends the 3-D view's scene — the CT surface (≥ 300 HU, on a grid of at most 96 voxels a side),
+ * patient-axis labels from the affine — in the DRR's grid frame, when the CT or the frame changed.
+ */
+function postScene(d: DRR): void {
+  if (!sceneVolume) return;
+  const frame = d.frame;
+  const convention: SceneConvention = frame === null ? 'seed' : 'world';
+  if (convention === sceneConvention) return;
+  try {
+    const worldToGrid = frame === null ? undefined : { rotation: frame.worldToGridRotation, translation: frame.worldToGridTranslation };
+    post({ type: 'scene', description: buildScene(sceneVolume, convention, { cameras: [], title: sceneVolume.source, worldToGrid }) });
+    sceneConvention = convention;
+  } catch (error) {
+    post({ type: 'error', message: describe(error), during: 'scene' });
+  }
 }
 
 async function useVolume(volume: Volume, started: number, label: string, suggested: GeometryKind): Promise<void> {
@@ -117,7 +141,9 @@ async function useVolume(volume: Volume, started: number, label: string, suggest
     seconds: (performance.now() - started) / 1000,
     suggestedGeometry: suggested,
   };
-  // The page answers with a 'configure' for the suggested geometry, which builds the DRR.
+  sceneVolume = volume;
+  sceneConvention = null;
+  // The page answers with a 'configure' for the suggested geometry, which builds the DRR (and the 3-D scene).
   post({ type: 'volume', info }, views.slices.map((slice) => slice.data.buffer as ArrayBuffer));
 }
 
@@ -143,7 +169,8 @@ function refreshTarget(): void {
   if (!target || !drr) return;
   if (target.hidden) target.image = drr.render(poseParameters(target.hidden));
   else if (target.source) target.image = resample(target.source, geometry.height, geometry.width);
-  post({ type: 'target', image: target.image.slice(), width: geometry.width, height: geometry.height, hiddenPose: target.hidden, note: target.note });
+  const rays = target.hidden ? drr.rays(poseParameters(target.hidden)) : null;
+  post({ type: 'target', image: target.image.slice(), width: geometry.width, height: geometry.height, hiddenPose: target.hidden, note: target.note, rays });
 }
 
 function requireDrr(): DRR {
@@ -166,7 +193,7 @@ function runHooks(d: DRR): RunHooks {
         image = d.render(pose);
         nextPreview = performance.now() + 100 + 5 * (performance.now() - now);
       }
-      post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose) }, image ? [image.buffer as ArrayBuffer] : []);
+      post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose), rays: d.rays(pose) }, image ? [image.buffer as ArrayBuffer] : []);
     },
     stage: (stage, done, total, score) => post({ type: 'stage', stage, done, total, score }),
     stopped: () => stopFlag !== null && Atomics.load(stopFlag, 0) === 1,
@@ -218,7 +245,7 @@ async function handle(message: ToEngine): Promise<void> {
       const started = performance.now();
       const pose = poseParameters(message.pose);
       const image = d.render(pose);
-      post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose) }, [image.buffer as ArrayBuffer]);
+      post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose), rays: d.rays(pose) }, [image.buffer as ArrayBuffer]);
       return;
     }
     case 'benchmark': {

@@ -17,6 +17,9 @@ import type { SimilarityName } from '../../src/metrics/index.js';
 import { angleCentres, DEFAULT_GEOMETRY, NAMED_VIEWS, namedViewPose, type GeometryKind, type GeometrySettings } from './geometry.js';
 import type { CArmOutline, FromEngine, GeometryInfo, PoseMessage, ProgressRecord, RegisterSettings, RunSummary, StrategyName, ToEngine, VolumeInfo } from './protocol.js';
 import { rasterToCanvas, sliceCaption, SliceViews } from './slice-view.js';
+import { ScenePanel } from './scene-panel.js';
+import type { RayGrid } from '../../src/geometry/detector.js';
+import { sceneCamera, type SceneCamera } from '../../src/scene/scene.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const element = document.getElementById(id);
@@ -126,6 +129,9 @@ const state = {
   volume: null as VolumeInfo | null,
   geometry: null as GeometryInfo | null,
   carm: null as CArmOutline | null,
+  /** The moving and target cameras' rays in the DRR's grid frame (for the 3-D view). */
+  movingRays: null as RayGrid | null,
+  targetRays: null as RayGrid | null,
   moving: null as GrayImage | null,
   target: null as GrayImage | null,
   hiddenPose: null as PoseMessage | null,
@@ -262,6 +268,8 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       state.volume = message.info;
       state.geometry = null;
       state.carm = null;
+      state.movingRays = null;
+      scenePanel.clear();
       sliceViews.clear();
       showVolumeInfo();
       showSliceCaptions();
@@ -291,10 +299,16 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       requestFrame();
       return;
     }
+    case 'scene':
+      scenePanel.setScene(message.description);
+      updateScene();
+      body.dataset.scene = 'ready';
+      return;
     case 'frame': {
       state.inFlight = false;
       state.renderMs = message.ms;
       state.carm = message.carm;
+      state.movingRays = message.rays;
       showMoving(message.image, message.width, message.height);
       drawSlices();
       countFrame();
@@ -305,19 +319,23 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
     case 'target':
       state.target = { data: message.image, width: message.width, height: message.height };
       state.hiddenPose = message.hiddenPose;
+      state.targetRays = message.rays;
       $('target-info').textContent = message.note;
       $('target-placeholder').hidden = true;
       $('compare-placeholder').hidden = true;
       body.dataset.target = 'ready';
       drawTarget();
       drawCompare();
+      updateScene();
       return;
     case 'stage':
       $('loss-readout').textContent = `${STAGE_WORDS[message.stage]} · ${message.done} of ${message.total} ${message.stage === 'search' ? 'poses' : 'iterations'} · ${message.stage === 'search' ? 'best ' : ''}${similarityLabel()} ${message.score.toFixed(4)}`;
       body.dataset.stage = message.stage;
       return;
     case 'iteration':
+      state.movingRays = message.rays;
       showIteration(message.progress, message.image, message.width, message.height, message.carm);
+      updateScene();
       return;
     case 'done':
       finishRun(message.summary);
@@ -435,8 +453,35 @@ function drrWindow(image: GrayImage): { min: number; max: number } {
   return { min: min + (level - width / 2) * span, max: min + (level + width / 2) * span };
 }
 
+/** The 3-D view (app/src/scene-panel.ts): moving camera at the sliders' pose, target camera when known. */
+const scenePanel = new ScenePanel($('scene-view'));
+(globalThis as unknown as { drrkitScenePanel: ScenePanel }).drrkitScenePanel = scenePanel;
+let sceneFrame = 0;
+/** Rebuilds the 3-D view's cameras once per animation frame at most (the latest pose and DRR win). */
+function updateScene(): void {
+  if (sceneFrame === 0) sceneFrame = requestAnimationFrame(() => { sceneFrame = 0; updateSceneNow(); });
+}
+let scenePending = false;
+window.addEventListener('scroll', () => { if (scenePending) { scenePending = false; updateScene(); } }, { passive: true });
+function updateSceneNow(): void {
+  // Off screen the view is not drawn, and rebuilding its cameras every frame would slow the page.
+  const rect = $('scene-view').getBoundingClientRect();
+  if (rect.bottom < 0 || rect.top > window.innerHeight) { scenePending = true; return; }
+  // The cameras are the rays the engine traced (its grid frame, either geometry), with their DRRs.
+  const cameras: SceneCamera[] = [];
+  if (state.movingRays) cameras.push(sceneCamera('moving', '#ffd43b', state.movingRays, sameSize(state.moving, state.movingRays)));
+  if (state.targetRays) cameras.push(sceneCamera('target', '#ff6b9a', state.targetRays, sameSize(state.target, state.targetRays)));
+  scenePanel.showCameras(cameras);
+}
+
+/** The image's pixels when it has the camera's size (a detector change may be in flight), else none. */
+function sameSize(image: GrayImage | null, rays: RayGrid): Float32Array | undefined {
+  return image && image.height === rays.height && image.width === rays.width ? image.data : undefined;
+}
+
 function showMoving(data: Float32Array, width: number, height: number): void {
   state.moving = { data, width, height };
+  updateScene();
   rasterToCanvas($('drr') as HTMLCanvasElement, grayToRaster(state.moving, drrWindow(state.moving)));
   $('drr-caption').textContent = `${width}×${height}`;
   body.dataset.drrFrame = String(state.frameId);
@@ -520,6 +565,7 @@ function drawPlot(): void {
 function clearTarget(): void {
   state.target = null;
   state.hiddenPose = null;
+  state.targetRays = null;
   $('target-placeholder').hidden = false;
   $('compare-placeholder').hidden = false;
   for (const id of ['target', 'compare']) {

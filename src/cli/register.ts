@@ -32,6 +32,7 @@ let degreesFlag = false;
 function degreesOut(): boolean {
   return degreesFlag;
 }
+import { writeRegistrationScene } from './scene.js';
 
 /** The four optimizer settings of the tutorial, in its order. */
 export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
@@ -164,7 +165,8 @@ export function registerCommand(): Command {
     .addOption(new Option('--similarity <name>', 'image similarity to maximise').choices(SIMILARITY_NAMES as unknown as string[]).default('ncc'))
     .option('--max-iterations <n>', 'largest number of iterations', '250')
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
-    .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations (all or nothing)', 'output/register');
+    .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations (all or nothing)', 'output/register')
+    .option('--scene', 'also write scene.html: the CT in 3-D with the initial, final (and target) cameras and their DRRs', false);
   addAnimationOptions(command)
     .action(withAtomicOutputs(async (options: RawOptions, self: Command) => {
       const geometry = geometryOptionsFrom(options);
@@ -294,7 +296,8 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
   if ((text('strategy') ?? 'robust') === 'robust' && !views) {
-    await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') });
+    const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') });
+    if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
     return;
   }
   const optimizer = parseOptimizerName(text('optimizer') ?? 'sgd', '--optimizer');
@@ -320,6 +323,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     details: { ct: volume.source, xray: text('xray'), initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
+  if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, { ...start, rotation: Float64Array.from(run.result.rotation), translation: Float64Array.from(run.result.translation) }, truth);
 }
 
 /**
@@ -330,7 +334,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
 async function runRobust(
   drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
   robust: RobustOptions, outDirectory: string, details: Record<string, unknown>,
-): Promise<void> {
+): Promise<PoseParameters> {
   const pyramid = pyramidLevels(drr, fixed.data, 3);
   const bar = progressBar('robust', pyramid.length * 150);
   let count = 0;
@@ -383,6 +387,7 @@ async function runRobust(
   });
   process.stdout.write(`wrote ${written.length} files to ${outDirectory}/\n`);
   if (!result.converged) process.exitCode = 3;
+  return finalZyx;
 }
 
 /**

@@ -193,11 +193,12 @@ export function validateFlag(text: string, rule: FlagRule, options: Options = {}
   rule.check?.(text, options);
 }
 
-/** Checks every option that has a rule in `rules` (default {@link FLAG_RULES}); string values only. */
+/** Checks every option that has a rule in `rules` (default {@link FLAG_RULES}): string values, and each value of a repeated flag. */
 export function validateFlags(options: Options, rules: Readonly<Record<string, FlagRule>> = FLAG_RULES): void {
   for (const [name, rule] of Object.entries(rules)) {
-    const value = options[name];
+    const value = options[name] as unknown;
     if (typeof value === 'string') validateFlag(value, rule, options);
+    else if (Array.isArray(value)) for (const item of value) if (typeof item === 'string') validateFlag(item, rule, options);
   }
 }
 
