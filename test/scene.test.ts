@@ -169,4 +169,32 @@ describe('scene from the command line', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+
+  test('scene --view places each camera at its C-arm view: AP source anterior, LL source on the right (detector left)', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'drrkit-scene-view-'));
+    try {
+      const out = path.join(folder, 'views.html');
+      const result = await run(['scene', '--ct', 'head', '--geometry', 'world', '--sdd', '1000', '--view', 'AP', '--view', 'LL', '--height', '16', '--delx', '40', '--surface-downsample', '4', '--out', out]);
+      assert.equal(result.status, 0, result.stderr);
+      const json = /<script type="application\/json" id="drrkit-scene">(.*?)<\/script>/s.exec(readFileSync(out, 'utf8'))![1];
+      const scene = JSON.parse(json) as { convention: string; bounds: number[][]; cameras: { name: string; source: number[] }[]; patientLabels: { text: string; position: number[] }[] };
+      assert.equal(scene.convention, 'world');
+      assert.deepEqual(scene.cameras.map((camera) => camera.name), ['AP', 'LL']);
+      const centre = [0, 1, 2].map((axis) => (scene.bounds[0][axis] + scene.bounds[1][axis]) / 2);
+      const unit = (v: number[]) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+      const towards = (letter: string) => unit(scene.patientLabels.find((label) => label.text === letter)!.position.map((value, axis) => value - centre[axis]));
+      const sourceDirection = (name: string) => unit(scene.cameras.find((camera) => camera.name === name)!.source.map((value, axis) => value - centre[axis]));
+      const dot = (a: number[], b: number[]) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+      assert.ok(dot(sourceDirection('AP'), towards('A')) > 0.99, 'the AP source is in front of the patient');
+      assert.ok(dot(sourceDirection('LL'), towards('R')) > 0.99, 'the left-lateral source is on the patient\'s right');
+      const both = await run(['scene', '--geometry', 'world', '--view', 'AP', '--rotation', '0,0,0', '--out', out]);
+      assert.equal(both.status, 1);
+      assert.match(both.stderr, /^drrkit: give either --view or --rotation/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
 });

@@ -19,6 +19,7 @@ import { loadVolumeFromFiles } from './load-volume.js';
 import type { FromEngine, RunSummary, ToEngine, VolumeInfo } from './protocol.js';
 import { carmOutline, sliceViews } from './slices.js';
 import { buildScene, type SceneConvention } from '../../src/scene/scene.js';
+import { GpuEngine } from './gpu-engine.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -40,6 +41,8 @@ let drr: DRR | null = null;
 let geometry: GeometrySettings = DEFAULT_GEOMETRY.seed;
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
 let plainRun: PlainRun | null = null;
+/** WebGPU: renders the live DRR and runs plain registrations when its adapter and check allow (gpu-engine.ts). */
+let gpu: GpuEngine | null = null;
 
 /** A message a person can act on, for any error. */
 function describe(error: unknown): string {
@@ -92,6 +95,13 @@ async function buildDrr(): Promise<void> {
   const poolWorking = await warmUpPool(drr, pose);
   post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, poolWorking, center: drr.center, seconds: (performance.now() - started) / 1000 } });
   postScene(drr);
+  // WebGPU renders only after a view of this DRR matched the CPU kernels' image.
+  if (gpu) post({ type: 'webgpu', report: await gpu.prepare(drr, poseParameters(pose)) });
+}
+
+/** One image at `pose`: on WebGPU when it renders, else on the CPU kernels. */
+async function renderImage(d: DRR, pose: ReturnType<typeof poseParameters>): Promise<Float32Array> {
+  return gpu?.renders ? gpu.render(d, pose) : d.render(pose);
 }
 
 /** The CT (in its own units) the 3-D view's surface is built from, and the frame of the scene last sent. */
@@ -207,6 +217,8 @@ async function handle(message: ToEngine): Promise<void> {
       const isolated = typeof SharedArrayBuffer !== 'undefined' && (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
       threads = isolated ? Math.max(1, message.threads) : 1;
       post({ type: 'ready', threads, isolated });
+      gpu = await GpuEngine.open(message.webgpu ?? 'auto');
+      post({ type: 'webgpu', report: gpu.report() });
       return;
     }
     case 'load-example': {
@@ -244,7 +256,7 @@ async function handle(message: ToEngine): Promise<void> {
       const d = requireDrr();
       const started = performance.now();
       const pose = poseParameters(message.pose);
-      const image = d.render(pose);
+      const image = await renderImage(d, pose);
       post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose), rays: d.rays(pose) }, [image.buffer as ArrayBuffer]);
       return;
     }
@@ -255,7 +267,7 @@ async function handle(message: ToEngine): Promise<void> {
       const started = performance.now();
       for (let i = 0; i < message.frames; i++) {
         pose.rotation[0] = message.pose.rotation[0] + 0.01 * i;
-        d.render(pose);
+        await renderImage(d, pose);
       }
       const seconds = (performance.now() - started) / 1000;
       post({ type: 'benchmark', frames: message.frames, seconds, framesPerSecond: message.frames / seconds, msPerFrame: (1000 * seconds) / message.frames, threads: d.threads, workerChunks: workerChunks() - chunks });
@@ -299,9 +311,11 @@ async function handle(message: ToEngine): Promise<void> {
           status(`Registering: searching ±${settings.searchRangeDegrees}° around the current pose…`, true);
           summary = runRobust(d, target.image, message.pose, settings, hooks);
         } else {
-          if (!message.resume || !plainRun) plainRun = new PlainRun(d, message.pose);
-          status(`Registering with ${settings.optimizer}…`, true);
-          summary = plainRun.run(target.image, settings, hooks);
+          // SGD and Adam run on WebGPU when it renders; L-BFGS (line searches) stays on the CPU.
+          const onGpu = gpu !== null && gpu.renders && settings.optimizer !== 'lbfgs';
+          if (!message.resume || !plainRun || plainRun.onGpu !== onGpu) plainRun = onGpu ? await PlainRun.onGpu(await gpu!.drrFor(d), message.pose) : new PlainRun(d, message.pose);
+          status(`Registering with ${settings.optimizer}${onGpu ? ' on WebGPU' : ''}…`, true);
+          summary = await plainRun.run(target.image, settings, hooks);
         }
       } catch (error) {
         post({ type: 'done', summary: { strategy: settings.strategy, converged: false, stopReason: 'error', reason: describe(error), iterations: 0, finalScore: NaN, seconds: 0, iterationsPerSecond: 0, pose: message.pose, workerChunks: workerChunks() - chunks } });

@@ -215,7 +215,10 @@ const params = new URLSearchParams(location.search);
 const requestedThreads = Number(params.get('threads'));
 const threads = Number.isInteger(requestedThreads) && requestedThreads > 0 ? requestedThreads : Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
 applyGeometryKind('seed');
-send({ type: 'init', stopFlag: stopBuffer, threads });
+/** `?webgpu=auto|force|off` (default auto: WebGPU renders on a hardware adapter whose check passed; force: any adapter). */
+const webgpuParameter = params.get('webgpu');
+const webgpuPolicy = webgpuParameter === 'force' || webgpuParameter === 'off' ? webgpuParameter : 'auto';
+send({ type: 'init', stopFlag: stopBuffer, threads, webgpu: webgpuPolicy });
 send({ type: 'load-example' });
 
 let configureTimer = 0;
@@ -261,6 +264,17 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       body.dataset.engine = 'ready';
       ($('stop') as HTMLButtonElement).title = stopFlag ? '' : 'Stopping a running registration needs cross-origin isolation (COOP/COEP headers)';
       return;
+    case 'webgpu': {
+      const { report } = message;
+      const chip = $('chip-gpu');
+      chip.textContent = report.state === 'renders' ? `WebGPU renders · ${report.adapter}`
+        : report.state === 'available' ? `WebGPU: ${report.adapter}${report.software ? ' (software)' : ''} · CPU renders`
+          : 'WebGPU: no adapter · CPU renders';
+      chip.title = report.note;
+      body.dataset.webgpu = report.state;
+      body.dataset.webgpuCheck = Number.isNaN(report.check) ? '' : String(report.check);
+      return;
+    }
     case 'status':
       $('run-info').textContent = message.text;
       return;
@@ -456,10 +470,23 @@ function drrWindow(image: GrayImage): { min: number; max: number } {
 /** The 3-D view (app/src/scene-panel.ts): moving camera at the sliders' pose, target camera when known. */
 const scenePanel = new ScenePanel($('scene-view'));
 (globalThis as unknown as { drrkitScenePanel: ScenePanel }).drrkitScenePanel = scenePanel;
-let sceneFrame = 0;
-/** Rebuilds the 3-D view's cameras once per animation frame at most (the latest pose and DRR win). */
+let sceneTimer = 0;
+let sceneReadyAt = 0;
+/**
+ * Rebuilds the 3-D view's cameras soon (the latest pose and DRR win), paced so that the view takes
+ * at most about a tenth of the page's time: the next update waits 100 ms (1 s during a
+ * registration) plus nine times what the last one cost (camera rebuild and draw, GPU included) —
+ * software WebGL would otherwise starve the live DRR, the plots and the Stop button.
+ */
 function updateScene(): void {
-  if (sceneFrame === 0) sceneFrame = requestAnimationFrame(() => { sceneFrame = 0; updateSceneNow(); });
+  if (sceneTimer !== 0) return;
+  sceneTimer = window.setTimeout(() => {
+    sceneTimer = 0;
+    const started = performance.now();
+    updateSceneNow();
+    const cost = performance.now() - started + (scenePanel.view?.lastRenderMs ?? 0);
+    sceneReadyAt = performance.now() + (state.registering ? 1000 : 100) + 9 * cost;
+  }, Math.max(0, sceneReadyAt - performance.now()));
 }
 let scenePending = false;
 window.addEventListener('scroll', () => { if (scenePending) { scenePending = false; updateScene(); } }, { passive: true });
@@ -855,21 +882,7 @@ $('export-gif').addEventListener('click', () => {
 });
 
 // ------------------------------------------------------------------------------------------
-// WebGPU: reported honestly; the CPU workers render either way.
-
-(async () => {
-  const chip = $('chip-gpu');
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) { chip.textContent = 'WebGPU: not offered'; body.dataset.webgpu = 'absent'; return; }
-  try {
-    const adapter = await gpu.requestAdapter();
-    chip.textContent = adapter ? 'WebGPU: available (CPU renders)' : 'WebGPU: no adapter';
-    body.dataset.webgpu = adapter ? 'adapter' : 'no-adapter';
-  } catch {
-    chip.textContent = 'WebGPU: no adapter';
-    body.dataset.webgpu = 'no-adapter';
-  }
-})();
+// WebGPU: the engine says whether it renders (gpu-engine.ts); see the 'webgpu' message.
 
 updateButtons();
 drawPlot();

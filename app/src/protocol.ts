@@ -9,6 +9,7 @@ import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
 import type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
 import type { CArmOutline, SliceImage } from './slices.js';
+import type { GpuPolicy, GpuReport } from './gpu-engine.js';
 
 export type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
 export type { CArmOutline, SliceImage } from './slices.js';
@@ -67,7 +68,7 @@ export interface GeometryInfo {
 }
 
 export type ToEngine =
-  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number }
+  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number; webgpu?: GpuPolicy }
   | { type: 'load-example' }
   | { type: 'load-files'; files: File[] }
   | { type: 'configure'; geometry: GeometrySettings }
@@ -105,6 +106,8 @@ export interface ProgressRecord {
 
 export type FromEngine =
   | { type: 'ready'; threads: number; isolated: boolean }
+  /** Whether WebGPU renders (after its check against the CPU kernels), with the adapter. */
+  | { type: 'webgpu'; report: GpuReport }
   | { type: 'status'; text: string; busy: boolean }
   | { type: 'volume'; info: VolumeInfo }
   | { type: 'geometry'; info: GeometryInfo }

@@ -243,10 +243,18 @@ export class SceneView {
     this.#frame = requestAnimationFrame(() => { this.#frame = 0; this.renderNow(); });
   }
 
+  /** How long the last draw took, ms (software WebGL takes tens of milliseconds; callers pace their updates by it). */
+  lastRenderMs = 0;
+
   /** Draws now. */
   renderNow(): void {
     this.#dirty = false;
+    const started = performance.now();
     this.renderer.render(this.scene, this.camera);
+    // Wait for the GPU (process) to finish, so the time measured includes it: with software WebGL
+    // it runs on the same cores as the render workers, and callers pace their updates by it.
+    this.renderer.getContext().finish();
+    this.lastRenderMs = performance.now() - started;
   }
 
   /** Screen position (CSS pixels in the canvas) of a world point, for tests and overlays. */

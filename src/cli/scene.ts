@@ -3,6 +3,8 @@ import { DRR } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
 import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
+import { convertRotation } from '../geometry/rotation.js';
+import { viewPose } from '../geometry/views.js';
 import { createWorldDetector, parseOrientation } from '../geometry/world-camera.js';
 import { writeFileAtomic } from '../io/files.js';
 import path from 'node:path';
@@ -68,6 +70,7 @@ export function sceneCommand(): Command {
     .addOption(new Option('--orientation <name>', 'world: AP, PA or none').choices(['AP', 'PA', 'none']).default('AP'))
     .option('--rotation <numbers>', 'camera rotation (default: the tutorial pose in seed geometry, 0,0,0 in world geometry); repeat for more cameras', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--translation <x,y,z>', 'camera translation in mm; repeat for more cameras', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--view <name>', 'world: a camera at a named C-arm view (AP, PA, LL, RL, LAO30, RAO20CRA15, …) about the CT centre; repeat for more cameras (instead of --rotation/--translation)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--names <list>', 'camera names separated by ";" (default: camera 1, camera 2, …)')
     .option('--iso <value>', 'CT surface level (default: 300 for a CT in Hounsfield units, else the 97th percentile of its values)')
     .option('--surface-downsample <factor>', 'downsample the CT by this factor before meshing (default: largest side ≤ 96 voxels)')
@@ -86,11 +89,14 @@ export function sceneCommand(): Command {
       if (downsample !== undefined && downsample < 1) throw new DrrkitError(`--surface-downsample: expected a whole number ≥ 1, got ${downsample}`, '--surface-downsample');
       const rotations = (options.rotation as unknown as string[] | undefined) ?? [];
       const translations = (options.translation as unknown as string[] | undefined) ?? [];
-      const count = Math.max(rotations.length, translations.length, 1);
+      const views = (options.view as unknown as string[] | undefined) ?? [];
+      if (views.length > 0 && !world) throw new DrrkitError('--view needs --geometry world', '--view');
+      if (views.length > 0 && (rotations.length > 0 || translations.length > 0)) throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
+      const count = Math.max(rotations.length, translations.length, views.length, 1);
       for (const [list, name] of [[rotations, '--rotation'], [translations, '--translation']] as const) {
         if (list.length > 1 && list.length !== count) throw new DrrkitError(`${name} given ${list.length} times for ${count} cameras; give it once or once per camera`, name);
       }
-      const names = text('names') !== undefined ? text('names')!.split(';').map((name) => name.trim()) : Array.from({ length: count }, (_, index) => `camera ${index + 1}`);
+      const names = text('names') !== undefined ? text('names')!.split(';').map((name) => name.trim()) : Array.from({ length: count }, (_, index) => views[index] ?? `camera ${index + 1}`);
       if (names.length !== count) throw new DrrkitError(`--names: ${names.length} names for ${count} cameras`, '--names');
       const labelValues = text('labelValues') !== undefined ? parseLabelList(text('labelValues')!, '--label-values') : undefined;
       let worldDetector;
@@ -108,17 +114,23 @@ export function sceneCommand(): Command {
       if (labels) requireMatchingLabels(volume, labels);
       let renderer: SceneRenderer;
       let defaultTranslation: number[];
+      let viewPoses: PoseParameters[] = [];
       if (world) {
         const drr = new WorldDRR(volume, { ...worldDetector!, renderer: drrOptions.renderer, sampling: drrOptions.sampling, density: drrOptions.density });
         renderer = worldSceneRenderer(drr);
         const sod = text('sod') !== undefined ? parseNumber(text('sod')!, '--sod') : drr.detector.sdd / 2;
         defaultTranslation = Array.from(drr.defaultPose(sod).translation);
+        viewPoses = views.map((view) => {
+          const placed = viewPose(view, drr.detector.orientation, sod, drr.center);
+          return { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+        });
       } else {
         const drr = new DRR(volume, drrOptions);
         renderer = seedSceneRenderer(drr);
         defaultTranslation = drr.center;
       }
       const poses = Array.from({ length: count }, (_, index) => {
+        if (viewPoses.length > 0) return { name: names[index], pose: viewPoses[index] };
         const rotationText = rotations[rotations.length === 1 ? 0 : index] ?? (world && String(options.parameterization ?? 'euler_angles') === 'euler_angles' ? '0,0,0' : undefined);
         const pose = poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: translations[translations.length === 1 ? 0 : index] }, defaultTranslation);
         poseFromParameters(pose);
