@@ -61,6 +61,7 @@ export * from './render/joseph.js';
 export * from './render/compact-density.js';
 export * from './render/pose-gradient.js';
 export * from './render/empty-space.js';
+export { VolumeProjector, projectorForGrid, volumeGradient, type VolumeProjectorOptions } from './render/backprojection.js';
 export { RenderPool, serveRenderWorker, type RenderWorkerFactory, type RenderWorkerHandle, type RenderWorkerPort, type RenderContext } from './render/render-pool.js';
 export { closeRenderPool, sharedRenderPool, availableThreads, setWebRenderWorker, type WebRenderWorker } from './render/worker-platform.js';
 export { downsampleVolume, densityVolume } from './volume/pyramid.js';
@@ -71,6 +72,19 @@ export { WebGPUBackend, describeAdapter, requestRenderDevice, type WebGPUDeviceI
 export { WebGPUDRR, type GpuRenderableDRR } from './render/webgpu/webgpu-drr.js';
 export { browserWebGPUDevice } from './render/webgpu/browser.js';
 export { nodeWebGPUDevice, requireNodeWebGPUDevice, type NodeWebGPUBackend, type NodeWebGPUOptions } from './render/webgpu/node.js';
+// Reconstruction and volume quality.
+export { reconstructVolume, parseReconstructionMethod, RECONSTRUCTION_METHODS, type ReconstructionMethod, type ReconstructionOptions, type ReconstructionResult } from './reconstruction/reconstruct.js';
+export { totalVariation } from './reconstruction/total-variation.js';
+export { peakSignalToNoiseRatio, structuralSimilarity3d, dataRange, type SsimOptions } from './metrics/volume-quality.js';
+
+// 3-D scenes and pictures.
+export { surfaceNets, transformMesh, type TriangleMesh } from './scene/isosurface.js';
+export {
+  buildScene, sceneCamera, ctSurface, labelSurfaces, patientLabels, gridToPatient, voxelToGrid, defaultSurfaceLevel,
+  type SceneDescription, type SceneCamera, type SceneSurface, type SceneLabel, type SceneConvention, type SceneOptions, type SurfaceOptions,
+} from './scene/scene.js';
+export { contactSheet, overlayChannels, padRaster, type ContactSheetOptions, type ChannelOverlayOptions } from './viz/contact-sheet.js';
+export { middleSlices, sliceRaster, type VolumeSlice } from './viz/volume-slices.js';
 
 // Similarities, optimizers, registration.
 export * from './metrics/index.js';
@@ -85,7 +99,7 @@ export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';
 export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, withOutputSettings, parseAnimationFormats, type RecordedRun, type AnimationFormat, type OutputSettings } from './registration/outputs.js';
-export { PHYSICAL_RANGES, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, describeRange, inRange, requireInRange, requireFiniteValues, requirePlausibleVoxelValues, type Range } from './validation.js';
+export { PHYSICAL_RANGES, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, requireBoundedTrilinearSampling, describeRange, inRange, requireInRange, requireFiniteValues, requirePlausibleVoxelValues, type Range } from './validation.js';
 export { readerLimits, setReaderLimits, type ReaderLimits } from './io/limits.js';
 export { readFileBytes, readDetachedFile, writeFileAtomic, writeOutputsAtomically, type ReadOptions, type DetachedFileOptions } from './io/files.js';
 export { checkDeclaredImageSize } from './io/image-dimensions.js';

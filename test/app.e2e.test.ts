@@ -28,6 +28,8 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync',
+  // WebGPU on SwiftShader (software): the ?webgpu=force page renders and registers on it.
+  '--enable-unsafe-webgpu',
 ];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -278,6 +280,42 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
       await page.screenshot({ path: join(shots, 'lidc-registration.png'), fullPage: true });
       if (extraShots) await page.screenshot({ path: join(extraShots, 'app-lidc.png'), fullPage: true });
     });
+
+    // 7b. ?webgpu=force: WebGPU (SwiftShader here) renders the live DRR after its check against the
+    // CPU kernels, and a plain Adam registration runs on it.
+    const webgpu = await attribute('webgpu');
+    assert.ok(['renders', 'available', 'none'].includes(webgpu), `the WebGPU chip reports a state (${webgpu})`);
+    if (webgpu !== 'none') {
+      const forced = await context.newPage();
+      forced.on('pageerror', (error) => problems.push(`webgpu page error: ${error.message}`));
+      forced.on('console', (message) => { if (message.type() === 'error') problems.push(`webgpu console: ${message.text()}`); });
+      await forced.goto(`${url}?webgpu=force&threads=1`);
+      await forced.waitForFunction(() => document.body.dataset.volume === 'loaded' && Number(document.body.dataset.frames ?? 0) > 0 && ['renders', 'available'].includes(document.body.dataset.webgpu ?? '') && (document.body.dataset.webgpuCheck ?? '') !== '', null, { timeout: 120_000 });
+      const check = Number(await forced.evaluate(() => document.body.dataset.webgpuCheck));
+      t.diagnostic(`WebGPU (${await forced.textContent('#chip-gpu')}): relative L2 to the CPU image ${check.toExponential(2)}`);
+      assert.ok(check <= 1e-4, `the WebGPU image equals the CPU one (relative L2 ${check})`);
+      assert.equal(await forced.evaluate(() => document.body.dataset.webgpu), 'renders');
+      const gpuFrame = await forced.evaluate(() => {
+        const canvas = document.getElementById('drr') as HTMLCanvasElement;
+        const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+        let sum = 0;
+        for (let i = 0; i < data.length; i += 4) sum += data[i];
+        return sum / (data.length / 4);
+      });
+      assert.ok(Math.abs(gpuFrame - first.mean) < 0.5, `the WebGPU live DRR looks like the CPU one (mean ${gpuFrame} vs ${first.mean})`);
+      await forced.fill('#seed', '7');
+      await forced.click('#make-target');
+      await forced.waitForFunction(() => document.body.dataset.target === 'ready', null, { timeout: 30_000 });
+      await forced.selectOption('#strategy', 'plain');
+      await forced.selectOption('#optimizer', 'adam');
+      await forced.click('#register');
+      await forced.waitForFunction(() => Number(document.body.dataset.iterations ?? 0) >= 2, null, { timeout: 90_000 });
+      assert.match(await forced.textContent('#run-info') ?? '', /on WebGPU/);
+      await forced.click('#stop');
+      await forced.waitForFunction(() => !['running'].includes(document.body.dataset.registration ?? 'running'), null, { timeout: 60_000 });
+      assert.equal(await forced.isHidden('#banner'), true, 'no error banner on the WebGPU page');
+      await forced.close();
+    }
 
     // 8. Offline: nothing was asked of any host but 127.0.0.1, and nothing went wrong in the page.
     assert.deepEqual(outside, [], 'no request left 127.0.0.1');

@@ -4,16 +4,18 @@
  *     a rotation (and optionally translation) search around the start on the coarsest level,
  *     short ascents from the best grid points, coarse-to-fine refinement, and an acceptance test
  *     whose verdict — converged or not, and why — is reported as it is;
- *   - plain: one optimizer (Adam, SGD, L-BFGS) on the full-resolution DRR, resumable.
- * Both run synchronously in the engine (the renders are spread over the library's render pool);
+ *   - plain: one optimizer (Adam, SGD, L-BFGS) on the full-resolution DRR, resumable; SGD and Adam
+ *     run on WebGPU (registerAsync) when the engine's WebGPU check passed.
+ * On the CPU both run synchronously in the engine (the renders are spread over the library's render pool);
  * `hooks.stopped()` is polled after every iteration and every few search renders.
  */
 import type { DRR } from '../../src/drr.js';
 import { DrrkitError } from '../../src/errors.js';
 import type { PoseParameters } from '../../src/geometry/pose.js';
 import { createSimilarity } from '../../src/metrics/index.js';
-import { register, type IterationRecord } from '../../src/registration/register.js';
+import { register, registerAsync, type IterationRecord, type RegisterOptions } from '../../src/registration/register.js';
 import { Registration } from '../../src/registration/registration.js';
+import type { WebGPUDRR } from '../../src/render/webgpu/webgpu-drr.js';
 import { pyramidLevels, registerRobust } from '../../src/registration/strategy.js';
 import type { PoseMessage } from './geometry.js';
 import type { ProgressRecord, RegisterSettings, RunSummary } from './protocol.js';
@@ -78,21 +80,34 @@ export function runRobust(drr: DRR, target: Float32Array, start: PoseMessage, se
 
 /** A plain optimizer run, continuing `previous` when resuming. */
 export class PlainRun {
-  readonly registration: Registration;
+  readonly registration: Registration<DRR> | Registration<WebGPUDRR>;
+  /** Whether the run renders on WebGPU. */
+  readonly onGpu: boolean;
   /** Iterations run so far (over resumes). */
   iterations = 0;
 
-  constructor(drr: DRR, start: PoseMessage) {
-    this.registration = new Registration(drr, start.rotation, start.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
+  constructor(drr: DRR, start: PoseMessage);
+  constructor(drr: WebGPUDRR, start: PoseMessage, onGpu: true);
+  constructor(drr: DRR | WebGPUDRR, start: PoseMessage, onGpu = false) {
+    const format = { parameterization: 'euler_angles', convention: 'ZYX' } as const;
+    this.registration = onGpu
+      ? new Registration(drr as WebGPUDRR, start.rotation, start.translation, format)
+      : new Registration(drr as DRR, start.rotation, start.translation, format);
+    this.onGpu = onGpu;
+  }
+
+  /** A run on WebGPU (SGD and Adam). */
+  static async onGpu(drr: WebGPUDRR, start: PoseMessage): Promise<PlainRun> {
+    return new PlainRun(drr, start, true);
   }
 
   /** Runs until convergence, the iteration limit or Stop. */
-  run(target: Float32Array, settings: RegisterSettings, hooks: RunHooks): Omit<RunSummary, 'workerChunks'> {
+  async run(target: Float32Array, settings: RegisterSettings, hooks: RunHooks): Promise<Omit<RunSummary, 'workerChunks'>> {
     const remaining = settings.maxIterations - this.iterations;
     if (remaining < 1) throw new DrrkitError(`all ${settings.maxIterations} iterations have run; raise the iteration limit to resume`, 'iterations');
     const offset = this.iterations;
     let last: IterationRecord | null = null;
-    const result = register(this.registration, target, {
+    const options: RegisterOptions = {
       optimizer: settings.optimizer,
       learningRateRotation: settings.learningRateRotation,
       learningRateTranslation: settings.learningRateTranslation,
@@ -106,7 +121,11 @@ export class PlainRun {
         hooks.iteration({ stage: 'plain', factor: 1, record: last }, evaluation.image.slice());
         return !hooks.stopped();
       },
-    });
+    };
+    if (this.onGpu && settings.optimizer === 'lbfgs') throw new DrrkitError('L-BFGS runs on the CPU; choose SGD or Adam for WebGPU', 'optimizer');
+    const result = this.onGpu
+      ? await registerAsync(this.registration as Registration<WebGPUDRR>, target, options)
+      : register(this.registration as Registration<DRR>, target, options);
     const converged = result.converged;
     return {
       strategy: 'plain',

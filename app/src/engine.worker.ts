@@ -18,6 +18,8 @@ import { angleCentres, DEFAULT_GEOMETRY, drrOptions, namedViewPose, type Geometr
 import { loadVolumeFromFiles } from './load-volume.js';
 import type { FromEngine, RunSummary, ToEngine, VolumeInfo } from './protocol.js';
 import { carmOutline, sliceViews } from './slices.js';
+import { buildScene, type SceneConvention } from '../../src/scene/scene.js';
+import { GpuEngine } from './gpu-engine.js';
 
 interface Scope {
   postMessage(message: FromEngine, transfer?: Transferable[]): void;
@@ -39,6 +41,8 @@ let drr: DRR | null = null;
 let geometry: GeometrySettings = DEFAULT_GEOMETRY.seed;
 let target: { image: Float32Array; source: Image2D | null; hidden: PoseMessage | null; note: string } | null = null;
 let plainRun: PlainRun | null = null;
+/** WebGPU: renders the live DRR and runs plain registrations when its adapter and check allow (gpu-engine.ts). */
+let gpu: GpuEngine | null = null;
 
 /** A message a person can act on, for any error. */
 function describe(error: unknown): string {
@@ -90,6 +94,36 @@ async function buildDrr(): Promise<void> {
   const pose = defaultPose(drr, geometry);
   const poolWorking = await warmUpPool(drr, pose);
   post({ type: 'geometry', info: { kind: geometry.kind, defaultPose: pose, threads: drr.threads, poolWorking, center: drr.center, seconds: (performance.now() - started) / 1000 } });
+  postScene(drr);
+  // WebGPU renders only after a view of this DRR matched the CPU kernels' image.
+  if (gpu) post({ type: 'webgpu', report: await gpu.prepare(drr, poseParameters(pose)) });
+}
+
+/** One image at `pose`: on WebGPU when it renders, else on the CPU kernels. */
+async function renderImage(d: DRR, pose: ReturnType<typeof poseParameters>): Promise<Float32Array> {
+  return gpu?.renders ? gpu.render(d, pose) : d.render(pose);
+}
+
+/** The CT (in its own units) the 3-D view's surface is built from, and the frame of the scene last sent. */
+let sceneVolume: Volume | null = null;
+let sceneConvention: SceneConvention | null = null;
+
+/**
+ * Sends the 3-D view's scene — the CT surface (≥ 300 HU, on a grid of at most 96 voxels a side),
+ * patient-axis labels from the affine — in the DRR's grid frame, when the CT or the frame changed.
+ */
+function postScene(d: DRR): void {
+  if (!sceneVolume) return;
+  const frame = d.frame;
+  const convention: SceneConvention = frame === null ? 'seed' : 'world';
+  if (convention === sceneConvention) return;
+  try {
+    const worldToGrid = frame === null ? undefined : { rotation: frame.worldToGridRotation, translation: frame.worldToGridTranslation };
+    post({ type: 'scene', description: buildScene(sceneVolume, convention, { cameras: [], title: sceneVolume.source, worldToGrid }) });
+    sceneConvention = convention;
+  } catch (error) {
+    post({ type: 'error', message: describe(error), during: 'scene' });
+  }
 }
 
 async function useVolume(volume: Volume, started: number, label: string, suggested: GeometryKind): Promise<void> {
@@ -117,7 +151,9 @@ async function useVolume(volume: Volume, started: number, label: string, suggest
     seconds: (performance.now() - started) / 1000,
     suggestedGeometry: suggested,
   };
-  // The page answers with a 'configure' for the suggested geometry, which builds the DRR.
+  sceneVolume = volume;
+  sceneConvention = null;
+  // The page answers with a 'configure' for the suggested geometry, which builds the DRR (and the 3-D scene).
   post({ type: 'volume', info }, views.slices.map((slice) => slice.data.buffer as ArrayBuffer));
 }
 
@@ -143,7 +179,8 @@ function refreshTarget(): void {
   if (!target || !drr) return;
   if (target.hidden) target.image = drr.render(poseParameters(target.hidden));
   else if (target.source) target.image = resample(target.source, geometry.height, geometry.width);
-  post({ type: 'target', image: target.image.slice(), width: geometry.width, height: geometry.height, hiddenPose: target.hidden, note: target.note });
+  const rays = target.hidden ? drr.rays(poseParameters(target.hidden)) : null;
+  post({ type: 'target', image: target.image.slice(), width: geometry.width, height: geometry.height, hiddenPose: target.hidden, note: target.note, rays });
 }
 
 function requireDrr(): DRR {
@@ -166,7 +203,7 @@ function runHooks(d: DRR): RunHooks {
         image = d.render(pose);
         nextPreview = performance.now() + 100 + 5 * (performance.now() - now);
       }
-      post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose) }, image ? [image.buffer as ArrayBuffer] : []);
+      post({ type: 'iteration', progress, image, width: geometry.width, height: geometry.height, carm: carmOutline(d, pose), rays: d.rays(pose) }, image ? [image.buffer as ArrayBuffer] : []);
     },
     stage: (stage, done, total, score) => post({ type: 'stage', stage, done, total, score }),
     stopped: () => stopFlag !== null && Atomics.load(stopFlag, 0) === 1,
@@ -180,6 +217,8 @@ async function handle(message: ToEngine): Promise<void> {
       const isolated = typeof SharedArrayBuffer !== 'undefined' && (self as unknown as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
       threads = isolated ? Math.max(1, message.threads) : 1;
       post({ type: 'ready', threads, isolated });
+      gpu = await GpuEngine.open(message.webgpu ?? 'auto');
+      post({ type: 'webgpu', report: gpu.report() });
       return;
     }
     case 'load-example': {
@@ -217,8 +256,8 @@ async function handle(message: ToEngine): Promise<void> {
       const d = requireDrr();
       const started = performance.now();
       const pose = poseParameters(message.pose);
-      const image = d.render(pose);
-      post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose) }, [image.buffer as ArrayBuffer]);
+      const image = await renderImage(d, pose);
+      post({ type: 'frame', id: message.id, image, width: geometry.width, height: geometry.height, ms: performance.now() - started, carm: carmOutline(d, pose), rays: d.rays(pose) }, [image.buffer as ArrayBuffer]);
       return;
     }
     case 'benchmark': {
@@ -228,7 +267,7 @@ async function handle(message: ToEngine): Promise<void> {
       const started = performance.now();
       for (let i = 0; i < message.frames; i++) {
         pose.rotation[0] = message.pose.rotation[0] + 0.01 * i;
-        d.render(pose);
+        await renderImage(d, pose);
       }
       const seconds = (performance.now() - started) / 1000;
       post({ type: 'benchmark', frames: message.frames, seconds, framesPerSecond: message.frames / seconds, msPerFrame: (1000 * seconds) / message.frames, threads: d.threads, workerChunks: workerChunks() - chunks });
@@ -272,9 +311,11 @@ async function handle(message: ToEngine): Promise<void> {
           status(`Registering: searching ±${settings.searchRangeDegrees}° around the current pose…`, true);
           summary = runRobust(d, target.image, message.pose, settings, hooks);
         } else {
-          if (!message.resume || !plainRun) plainRun = new PlainRun(d, message.pose);
-          status(`Registering with ${settings.optimizer}…`, true);
-          summary = plainRun.run(target.image, settings, hooks);
+          // SGD and Adam run on WebGPU when it renders; L-BFGS (line searches) stays on the CPU.
+          const onGpu = gpu !== null && gpu.renders && settings.optimizer !== 'lbfgs';
+          if (!message.resume || !plainRun || plainRun.onGpu !== onGpu) plainRun = onGpu ? await PlainRun.onGpu(await gpu!.drrFor(d), message.pose) : new PlainRun(d, message.pose);
+          status(`Registering with ${settings.optimizer}${onGpu ? ' on WebGPU' : ''}…`, true);
+          summary = await plainRun.run(target.image, settings, hooks);
         }
       } catch (error) {
         post({ type: 'done', summary: { strategy: settings.strategy, converged: false, stopReason: 'error', reason: describe(error), iterations: 0, finalScore: NaN, seconds: 0, iterationsPerSecond: 0, pose: message.pose, workerChunks: workerChunks() - chunks } });

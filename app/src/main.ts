@@ -17,6 +17,9 @@ import type { SimilarityName } from '../../src/metrics/index.js';
 import { angleCentres, DEFAULT_GEOMETRY, NAMED_VIEWS, namedViewPose, type GeometryKind, type GeometrySettings } from './geometry.js';
 import type { CArmOutline, FromEngine, GeometryInfo, PoseMessage, ProgressRecord, RegisterSettings, RunSummary, StrategyName, ToEngine, VolumeInfo } from './protocol.js';
 import { rasterToCanvas, sliceCaption, SliceViews } from './slice-view.js';
+import { ScenePanel } from './scene-panel.js';
+import type { RayGrid } from '../../src/geometry/detector.js';
+import { sceneCamera, type SceneCamera } from '../../src/scene/scene.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => {
   const element = document.getElementById(id);
@@ -126,6 +129,9 @@ const state = {
   volume: null as VolumeInfo | null,
   geometry: null as GeometryInfo | null,
   carm: null as CArmOutline | null,
+  /** The moving and target cameras' rays in the DRR's grid frame (for the 3-D view). */
+  movingRays: null as RayGrid | null,
+  targetRays: null as RayGrid | null,
   moving: null as GrayImage | null,
   target: null as GrayImage | null,
   hiddenPose: null as PoseMessage | null,
@@ -209,7 +215,10 @@ const params = new URLSearchParams(location.search);
 const requestedThreads = Number(params.get('threads'));
 const threads = Number.isInteger(requestedThreads) && requestedThreads > 0 ? requestedThreads : Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 8));
 applyGeometryKind('seed');
-send({ type: 'init', stopFlag: stopBuffer, threads });
+/** `?webgpu=auto|force|off` (default auto: WebGPU renders on a hardware adapter whose check passed; force: any adapter). */
+const webgpuParameter = params.get('webgpu');
+const webgpuPolicy = webgpuParameter === 'force' || webgpuParameter === 'off' ? webgpuParameter : 'auto';
+send({ type: 'init', stopFlag: stopBuffer, threads, webgpu: webgpuPolicy });
 send({ type: 'load-example' });
 
 let configureTimer = 0;
@@ -255,6 +264,17 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       body.dataset.engine = 'ready';
       ($('stop') as HTMLButtonElement).title = stopFlag ? '' : 'Stopping a running registration needs cross-origin isolation (COOP/COEP headers)';
       return;
+    case 'webgpu': {
+      const { report } = message;
+      const chip = $('chip-gpu');
+      chip.textContent = report.state === 'renders' ? `WebGPU renders · ${report.adapter}`
+        : report.state === 'available' ? `WebGPU: ${report.adapter}${report.software ? ' (software)' : ''} · CPU renders`
+          : 'WebGPU: no adapter · CPU renders';
+      chip.title = report.note;
+      body.dataset.webgpu = report.state;
+      body.dataset.webgpuCheck = Number.isNaN(report.check) ? '' : String(report.check);
+      return;
+    }
     case 'status':
       $('run-info').textContent = message.text;
       return;
@@ -262,6 +282,8 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       state.volume = message.info;
       state.geometry = null;
       state.carm = null;
+      state.movingRays = null;
+      scenePanel.clear();
       sliceViews.clear();
       showVolumeInfo();
       showSliceCaptions();
@@ -291,10 +313,16 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
       requestFrame();
       return;
     }
+    case 'scene':
+      scenePanel.setScene(message.description);
+      updateScene();
+      body.dataset.scene = 'ready';
+      return;
     case 'frame': {
       state.inFlight = false;
       state.renderMs = message.ms;
       state.carm = message.carm;
+      state.movingRays = message.rays;
       showMoving(message.image, message.width, message.height);
       drawSlices();
       countFrame();
@@ -305,19 +333,23 @@ engine.onmessage = (event: MessageEvent<FromEngine>) => {
     case 'target':
       state.target = { data: message.image, width: message.width, height: message.height };
       state.hiddenPose = message.hiddenPose;
+      state.targetRays = message.rays;
       $('target-info').textContent = message.note;
       $('target-placeholder').hidden = true;
       $('compare-placeholder').hidden = true;
       body.dataset.target = 'ready';
       drawTarget();
       drawCompare();
+      updateScene();
       return;
     case 'stage':
       $('loss-readout').textContent = `${STAGE_WORDS[message.stage]} · ${message.done} of ${message.total} ${message.stage === 'search' ? 'poses' : 'iterations'} · ${message.stage === 'search' ? 'best ' : ''}${similarityLabel()} ${message.score.toFixed(4)}`;
       body.dataset.stage = message.stage;
       return;
     case 'iteration':
+      state.movingRays = message.rays;
       showIteration(message.progress, message.image, message.width, message.height, message.carm);
+      updateScene();
       return;
     case 'done':
       finishRun(message.summary);
@@ -435,8 +467,48 @@ function drrWindow(image: GrayImage): { min: number; max: number } {
   return { min: min + (level - width / 2) * span, max: min + (level + width / 2) * span };
 }
 
+/** The 3-D view (app/src/scene-panel.ts): moving camera at the sliders' pose, target camera when known. */
+const scenePanel = new ScenePanel($('scene-view'));
+(globalThis as unknown as { drrkitScenePanel: ScenePanel }).drrkitScenePanel = scenePanel;
+let sceneTimer = 0;
+let sceneReadyAt = 0;
+/**
+ * Rebuilds the 3-D view's cameras soon (the latest pose and DRR win), paced so that the view takes
+ * at most about a tenth of the page's time: the next update waits 100 ms (1 s during a
+ * registration) plus nine times what the last one cost (camera rebuild and draw, GPU included) —
+ * software WebGL would otherwise starve the live DRR, the plots and the Stop button.
+ */
+function updateScene(): void {
+  if (sceneTimer !== 0) return;
+  sceneTimer = window.setTimeout(() => {
+    sceneTimer = 0;
+    const started = performance.now();
+    updateSceneNow();
+    const cost = performance.now() - started + (scenePanel.view?.lastRenderMs ?? 0);
+    sceneReadyAt = performance.now() + (state.registering ? 1000 : 100) + 9 * cost;
+  }, Math.max(0, sceneReadyAt - performance.now()));
+}
+let scenePending = false;
+window.addEventListener('scroll', () => { if (scenePending) { scenePending = false; updateScene(); } }, { passive: true });
+function updateSceneNow(): void {
+  // Off screen the view is not drawn, and rebuilding its cameras every frame would slow the page.
+  const rect = $('scene-view').getBoundingClientRect();
+  if (rect.bottom < 0 || rect.top > window.innerHeight) { scenePending = true; return; }
+  // The cameras are the rays the engine traced (its grid frame, either geometry), with their DRRs.
+  const cameras: SceneCamera[] = [];
+  if (state.movingRays) cameras.push(sceneCamera('moving', '#ffd43b', state.movingRays, sameSize(state.moving, state.movingRays)));
+  if (state.targetRays) cameras.push(sceneCamera('target', '#ff6b9a', state.targetRays, sameSize(state.target, state.targetRays)));
+  scenePanel.showCameras(cameras);
+}
+
+/** The image's pixels when it has the camera's size (a detector change may be in flight), else none. */
+function sameSize(image: GrayImage | null, rays: RayGrid): Float32Array | undefined {
+  return image && image.height === rays.height && image.width === rays.width ? image.data : undefined;
+}
+
 function showMoving(data: Float32Array, width: number, height: number): void {
   state.moving = { data, width, height };
+  updateScene();
   rasterToCanvas($('drr') as HTMLCanvasElement, grayToRaster(state.moving, drrWindow(state.moving)));
   $('drr-caption').textContent = `${width}×${height}`;
   body.dataset.drrFrame = String(state.frameId);
@@ -520,6 +592,7 @@ function drawPlot(): void {
 function clearTarget(): void {
   state.target = null;
   state.hiddenPose = null;
+  state.targetRays = null;
   $('target-placeholder').hidden = false;
   $('compare-placeholder').hidden = false;
   for (const id of ['target', 'compare']) {
@@ -809,21 +882,7 @@ $('export-gif').addEventListener('click', () => {
 });
 
 // ------------------------------------------------------------------------------------------
-// WebGPU: reported honestly; the CPU workers render either way.
-
-(async () => {
-  const chip = $('chip-gpu');
-  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) { chip.textContent = 'WebGPU: not offered'; body.dataset.webgpu = 'absent'; return; }
-  try {
-    const adapter = await gpu.requestAdapter();
-    chip.textContent = adapter ? 'WebGPU: available (CPU renders)' : 'WebGPU: no adapter';
-    body.dataset.webgpu = adapter ? 'adapter' : 'no-adapter';
-  } catch {
-    chip.textContent = 'WebGPU: no adapter';
-    body.dataset.webgpu = 'no-adapter';
-  }
-})();
+// WebGPU: the engine says whether it renders (gpu-engine.ts); see the 'webgpu' message.
 
 updateButtons();
 drawPlot();

@@ -2,11 +2,14 @@
  * Messages between the page (main thread) and the engine worker. Poses are ZYX Euler angles in
  * radians and translations in mm (see geometry.ts for what they mean in each geometry).
  */
+import type { RayGrid } from '../../src/geometry/detector.js';
 import type { IterationRecord } from '../../src/registration/register.js';
+import type { SceneDescription } from '../../src/scene/scene.js';
 import type { SimilarityName } from '../../src/metrics/index.js';
 import type { OptimizerName } from '../../src/optim/optimizer.js';
 import type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
 import type { CArmOutline, SliceImage } from './slices.js';
+import type { GpuPolicy, GpuReport } from './gpu-engine.js';
 
 export type { GeometryKind, GeometrySettings, PoseMessage } from './geometry.js';
 export type { CArmOutline, SliceImage } from './slices.js';
@@ -65,7 +68,7 @@ export interface GeometryInfo {
 }
 
 export type ToEngine =
-  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number }
+  | { type: 'init'; stopFlag: SharedArrayBuffer | null; threads: number; webgpu?: GpuPolicy }
   | { type: 'load-example' }
   | { type: 'load-files'; files: File[] }
   | { type: 'configure'; geometry: GeometrySettings }
@@ -103,12 +106,17 @@ export interface ProgressRecord {
 
 export type FromEngine =
   | { type: 'ready'; threads: number; isolated: boolean }
+  /** Whether WebGPU renders (after its check against the CPU kernels), with the adapter. */
+  | { type: 'webgpu'; report: GpuReport }
   | { type: 'status'; text: string; busy: boolean }
   | { type: 'volume'; info: VolumeInfo }
   | { type: 'geometry'; info: GeometryInfo }
-  | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number; carm: CArmOutline }
-  | { type: 'target'; image: Float32Array; width: number; height: number; hiddenPose: PoseMessage | null; note: string }
-  | { type: 'iteration'; progress: ProgressRecord; image: Float32Array | null; width: number; height: number; carm: CArmOutline }
+  | { type: 'frame'; id: number; image: Float32Array; width: number; height: number; ms: number; carm: CArmOutline; rays: RayGrid }
+  /** The 3-D view's scene (CT surface, patient labels) in the DRR's grid frame; cameras come with each frame. */
+  | { type: 'scene'; description: SceneDescription }
+  /** `rays`: the target camera's rays in the grid frame when its pose is known (a synthetic target). */
+  | { type: 'target'; image: Float32Array; width: number; height: number; hiddenPose: PoseMessage | null; note: string; rays: RayGrid | null }
+  | { type: 'iteration'; progress: ProgressRecord; image: Float32Array | null; width: number; height: number; carm: CArmOutline; rays: RayGrid }
   | { type: 'stage'; stage: 'search' | 'candidates'; done: number; total: number; score: number }
   | { type: 'done'; summary: RunSummary }
   | { type: 'benchmark'; frames: number; seconds: number; framesPerSecond: number; msPerFrame: number; threads: number; workerChunks: number }

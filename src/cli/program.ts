@@ -5,6 +5,8 @@ import { validateFlags } from './validate.js';
 import { evaluateCommand } from './evaluate.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
+import { reconstructCommand } from './reconstruct.js';
+import { sceneCommand } from './scene.js';
 import { registerCommand } from './register.js';
 import { renderCommand } from './render.js';
 import { workerCommand } from './worker.js';
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
     if (root.opts().allowExternalData === true) setReaderLimits({ allowExternalDataFiles: true });
     validateFlags(action.opts());
   });
+  program.addCommand(reconstructCommand());
+  program.addCommand(sceneCommand());
   return program;
 }
 

@@ -24,19 +24,61 @@ import { WorldDRR } from '../world-drr.js';
 import { addDetectorOptions, addRealDataOptions, detectorOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags } from './pose-options.js';
 
-/** The text of a string flag, or undefined. */
+/** The text of a string flag, or undefined (the first value of a flag given several times). */
 export function flag(options: RawOptions, name: string): string | undefined {
-  return typeof options[name] === 'string' ? (options[name] as string) : undefined;
+  const value = options[name] as unknown;
+  if (Array.isArray(value)) return value.length > 0 ? String(value[0]) : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
-/** Adds every flag of `drrkit render` except `--out`: the CT, detector, geometry, rendering, intensity, labels and pose. */
-export function addRenderFlags(command: Command): Command {
+/** Every value of a flag that may be given several times (none: an empty list). */
+export function flagValues(options: RawOptions, name: string): string[] {
+  const value = options[name] as unknown;
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === 'string' ? [value] : [];
+}
+
+/** Commander collector for a flag that may be given several times. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/**
+ * The values of a repeatable flag for `count` poses: none (undefined for each), one (shared), or
+ * one per pose.
+ */
+function perPose(values: string[], count: number, name: string): (string | undefined)[] {
+  if (values.length === 0) return new Array<undefined>(count).fill(undefined);
+  if (values.length === 1) return new Array<string>(count).fill(values[0]);
+  if (values.length !== count) throw new DrrkitError(`${name} given ${values.length} times for ${count} poses; give it once or once per pose`, name);
+  return values;
+}
+
+/** The number of poses `--rotation`/`--translation` name (each may be given once or once per pose). */
+export function poseCountOf(options: RawOptions): number {
+  const count = Math.max(flagValues(options, 'rotation').length, flagValues(options, 'translation').length, 1);
+  perPose(flagValues(options, 'rotation'), count, '--rotation');
+  perPose(flagValues(options, 'translation'), count, '--translation');
+  return count;
+}
+
+/**
+ * Adds every flag of `drrkit render` except `--out`: the CT, detector, geometry, rendering,
+ * intensity, labels and pose. With `severalPoses`, `--rotation` and `--translation` may be repeated
+ * (one image per pose).
+ */
+export function addRenderFlags(command: Command, settings: { severalPoses?: boolean } = {}): Command {
+  const repeat = settings.severalPoses === true;
   command.option('--ct <file|folder|example>', 'CT volume: NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), DICOM (a file or a folder holding a series), or "example" for the built-in chest CT', 'example');
   addDetectorOptions(command, { sdr: '300', height: '100', delx: '8' });
   addRealDataOptions(command);
-  return addRotationFormatOptions(command)
-    .option('--rotation <numbers>', 'camera rotation, comma-separated, in the chosen parameterization (radians unless --degrees; default: the tutorial\'s π,0,π/2 for ZYX Euler angles in seed geometry, 0,0,0 in world geometry)')
-    .option('--translation <x,y,z>', 'camera translation in world mm (default: the volume centre in seed geometry; the source --sod mm from the CT centre along the beam in world geometry)');
+  const rotationHelp = 'camera rotation, comma-separated, in the chosen parameterization (radians unless --degrees; default: the tutorial\'s π,0,π/2 for ZYX Euler angles in seed geometry, 0,0,0 in world geometry)';
+  const translationHelp = 'camera translation in world mm (default: the volume centre in seed geometry; the source --sod mm from the CT centre along the beam in world geometry)';
+  addRotationFormatOptions(command);
+  if (!repeat) return command.option('--rotation <numbers>', rotationHelp).option('--translation <x,y,z>', translationHelp);
+  return command
+    .option('--rotation <numbers>', `${rotationHelp}; repeat for several poses`, collect)
+    .option('--translation <x,y,z>', `${translationHelp}; repeat for several poses`, collect);
 }
 
 /** The names of the flags {@link addRenderFlags} adds (commander's camel-case keys), to pass render settings on. */
@@ -72,6 +114,10 @@ export interface RenderPlan {
   readonly xray: XrayGeometry | undefined;
   /** One image per label (`--channels`). */
   readonly channels: boolean;
+  /** The whole CT's image with each label's image over it in colour (`--overlay`): one DRR per label plus the whole CT's. */
+  readonly overlay: boolean;
+  /** The number of poses (`--rotation`/`--translation` given several times). */
+  readonly poseCount: number;
 }
 
 /** Reads and checks the render flags that need no CT; reads the DICOM X-ray of `--xray-dicom`. */
@@ -82,8 +128,15 @@ export async function planRender(options: RawOptions): Promise<RenderPlan> {
   parseNumber(flag(options, 'i0') ?? '1', '--i0');
   parseNumber(flag(options, 'waterAttenuation') ?? '0.02', '--water-attenuation');
   const channels = options.channels === true;
+  const overlay = options.overlay === true;
+  const poseCount = poseCountOf(options);
   if (!world && flag(options, 'view') !== undefined) throw new DrrkitError('--view needs --geometry world', '--view');
   if (channels && flag(options, 'labels') === undefined) throw new DrrkitError('--channels needs --labels', '--channels');
+  if (overlay && flag(options, 'labels') === undefined) throw new DrrkitError('--overlay needs --labels', '--overlay');
+  if (channels && overlay) throw new DrrkitError('--channels and --overlay: choose one (a .tif of channels or a .png overlay)', '--overlay');
+  if (flag(options, 'view') !== undefined && (flag(options, 'rotation') !== undefined || flag(options, 'translation') !== undefined)) {
+    throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
+  }
   if (flag(options, 'labelValues') !== undefined) parseLabelList(flag(options, 'labelValues')!, '--label-values');
   let worldDetector: WorldDetectorOptions | undefined;
   let xray: XrayGeometry | undefined;
@@ -113,7 +166,7 @@ export async function planRender(options: RawOptions): Promise<RenderPlan> {
   } else {
     createDetector(drrOptions);
   }
-  return { options, world, worldDetector, xray, channels };
+  return { options, world, worldDetector, xray, channels, overlay, poseCount };
 }
 
 /** A CT loaded and made into DRRs as the render flags say. */
@@ -121,21 +174,27 @@ export interface RenderSetup {
   readonly plan: RenderPlan;
   /** The CT. */
   readonly volume: Volume;
-  /** One DRR per channel (one DRR without `--channels`). */
+  /** One DRR per channel (one DRR without `--channels` or `--overlay`). */
   readonly drrs: readonly DRR[];
+  /** With `--overlay`: the whole CT's DRR (drawn under the labels' colours), else null. */
+  readonly wholeDrr: DRR | null;
   /** The label of each channel (`--channels`), else null. */
   readonly channelLabels: readonly number[] | null;
   /** Detector rows and columns. */
   readonly height: number;
   readonly width: number;
-  /** The pose the flags name (`--rotation`/`--translation`, `--view`, the DICOM X-ray's, or the default). */
+  /** The pose the flags name (`--rotation`/`--translation`, `--view`, the DICOM X-ray's, or the default); the first of {@link poses}. */
   readonly pose: PoseParameters;
+  /** Every pose the flags name (`--rotation`/`--translation` given several times), in order. */
+  readonly poses: readonly PoseParameters[];
   /** The source-to-isocentre distance of the world geometry's default pose and views (`--sod`). */
   readonly sourceToIsocenter: number | undefined;
   /** A phrase for messages ("siddon DRR", "world-geometry siddon DRR (AP, sdd 1000 mm)"). */
   readonly description: string;
   /** The images of one pose, one per channel, with the intensity model applied; `camera` replaces the DRR's own. */
   renderImages(pose: Pose, camera?: Camera): Float32Array[];
+  /** With `--overlay`: the whole CT's image at a pose, with the intensity model applied. */
+  renderWholeImage(pose: Pose): Float32Array;
   /** The same images with each DRR rendered by `render` (another backend, such as WebGPU). */
   renderImagesWith(pose: Pose, render: (drr: DRR, pose: Pose) => Promise<Float32Array>): Promise<Float32Array[]>;
   /** Releases the DRRs' share of the render pool. */
@@ -144,7 +203,10 @@ export interface RenderSetup {
 
 /** Loads the CT (and labels) and builds the DRRs of a plan. `threads` overrides the render threads (default: every core). */
 export async function createRenderSetup(plan: RenderPlan, settings: { threads?: number } = {}): Promise<RenderSetup> {
-  const { options, world, worldDetector, xray, channels } = plan;
+  const { options, world, worldDetector, xray, channels, overlay, poseCount } = plan;
+  const perLabel = channels || overlay;
+  const rotationTexts = perPose(flagValues(options, 'rotation'), poseCount, '--rotation');
+  const translationTexts = perPose(flagValues(options, 'translation'), poseCount, '--translation');
   const drrOptions = { ...detectorOptionsFrom(options), threads: settings.threads };
   const intensity = parseIntensityModel(String(options.intensity ?? 'line-integral'));
   const incidentIntensity = parseNumber(flag(options, 'i0') ?? '1', '--i0');
@@ -160,8 +222,9 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
   if (labels) requireMatchingLabels(volume, labels);
 
   let drrs: DRR[];
+  let wholeDrr: DRR | null = null;
   let channelLabels: number[] | null = null;
-  let pose: PoseParameters;
+  let poses: PoseParameters[];
   let sourceToIsocenter: number | undefined;
   let description: string;
   let seedIntensity = false;
@@ -173,27 +236,30 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
       density,
       boneAttenuationMultiplier: boneMultiplier,
       attenuation: { waterAttenuation },
-      labels: channels ? undefined : labels,
+      labels: perLabel ? undefined : labels,
       labelValues,
     });
     sourceToIsocenter = flag(options, 'sod') !== undefined ? parseNumber(flag(options, 'sod')!, '--sod') : base.detector.sdd / 2;
-    if (flag(options, 'view') !== undefined) {
-      if (flag(options, 'rotation') !== undefined || flag(options, 'translation') !== undefined) throw new DrrkitError('give either --view or --rotation/--translation, not both', '--view');
-      const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sourceToIsocenter, base.center);
-      pose = { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
-    } else if (xray && flag(options, 'rotation') === undefined && flag(options, 'translation') === undefined) {
-      pose = { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
-    } else {
-      const defaultTranslation = Array.from(base.defaultPose(sourceToIsocenter).translation);
-      const rotationText = flag(options, 'rotation') ?? (String(options.parameterization ?? 'euler_angles') === 'euler_angles' ? '0,0,0' : undefined);
-      pose = poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: flag(options, 'translation') }, defaultTranslation);
-    }
-    poseFromParameters(pose);
-    if (channels) {
+    const sod = sourceToIsocenter;
+    poses = rotationTexts.map((rotationFlag, index): PoseParameters => {
+      if (flag(options, 'view') !== undefined) {
+        const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sod, base.center);
+        return { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+      }
+      if (xray && rotationFlag === undefined && translationTexts[index] === undefined) {
+        return { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+      }
+      const defaultTranslation = Array.from(base.defaultPose(sod).translation);
+      const rotationText = rotationFlag ?? (String(options.parameterization ?? 'euler_angles') === 'euler_angles' ? '0,0,0' : undefined);
+      return poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: translationTexts[index] }, defaultTranslation);
+    });
+    poses.forEach((pose) => poseFromParameters(pose));
+    if (perLabel) {
       const list = labelChannels(base.densities(), labels!, labelValues);
       channelLabels = list.map((entry) => entry.label);
       drrs = list.map(({ densities }) => new WorldDRR(volume, { ...common, densities }));
-      base.dispose();
+      if (overlay) wholeDrr = base;
+      else base.dispose();
     } else {
       drrs = [base];
     }
@@ -202,21 +268,20 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
     const prepared = seedVolume(volume, intensity, waterAttenuation, boneMultiplier);
     const seedOptions = { ...(prepared.raw ? { ...drrOptions, density: 'raw' as const } : drrOptions), reduce };
     const base = new DRR(prepared.volume, seedOptions);
-    pose = poseFromFlags(
-      options,
-      { name: '--rotation', text: flag(options, 'rotation') },
-      { name: '--translation', text: flag(options, 'translation') },
-      base.center,
+    poses = rotationTexts.map((rotationText, index) =>
+      poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: translationTexts[index] }, base.center),
     );
-    poseFromParameters(pose); // validates the numbers
+    poses.forEach((pose) => poseFromParameters(pose)); // validates the numbers
     const densityVolume = (densities: Float32Array): Volume =>
       createVolume({ data: densities, shape: volume.shape, spacing: volume.spacing, affine: volume.affine, source: volume.source });
     if (labels) {
       // The seed grid flips axis 0 of whatever volume it is given, so masking in file order stays aligned.
       const densities = volumeDensities(prepared.volume, seedOptions.density ?? 'diffdrr', boneMultiplier);
-      const list = channels ? labelChannels(densities, labels, labelValues) : [{ label: 0, densities: maskDensities(densities, labels, labelValues) }];
-      if (channels) channelLabels = list.map((entry) => entry.label);
+      const list = perLabel ? labelChannels(densities, labels, labelValues) : [{ label: 0, densities: maskDensities(densities, labels, labelValues) }];
+      if (perLabel) channelLabels = list.map((entry) => entry.label);
       drrs = list.map((entry) => new DRR(densityVolume(entry.densities), { ...seedOptions, density: 'raw' }));
+      if (overlay) wholeDrr = base;
+      else base.dispose();
     } else {
       drrs = [base];
     }
@@ -225,12 +290,18 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
   }
   const { height, width } = drrs[0].camera;
   return {
-    plan, volume, drrs, channelLabels, height, width, pose, sourceToIsocenter, description,
+    plan, volume, drrs, wholeDrr, channelLabels, height, width, pose: poses[0], poses, sourceToIsocenter, description,
     renderImages(at: Pose, camera?: Camera): Float32Array[] {
       const call = camera === undefined ? undefined : { camera };
       const images = drrs.map((drr) => drr.render(at, call));
       if (seedIntensity) images.forEach((image) => applyIntensityModel(image, intensity, incidentIntensity));
       return images;
+    },
+    renderWholeImage(at: Pose): Float32Array {
+      if (wholeDrr === null) throw new DrrkitError('the whole CT\'s image is rendered only with --overlay', '--overlay');
+      const image = wholeDrr.render(at);
+      if (seedIntensity) applyIntensityModel(image, intensity, incidentIntensity);
+      return image;
     },
     async renderImagesWith(at: Pose, render: (drr: DRR, pose: Pose) => Promise<Float32Array>): Promise<Float32Array[]> {
       const images: Float32Array[] = [];
@@ -240,6 +311,7 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
     },
     dispose(): void {
       for (const drr of drrs) drr.dispose();
+      wholeDrr?.dispose();
     },
   };
 }

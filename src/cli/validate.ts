@@ -23,7 +23,7 @@
 import { DrrkitError } from '../errors.js';
 import type { Volume } from '../volume/volume.js';
 import { parameterCount, requireRotationMatrix, rotationMatrixFromParameters, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
-import { describeRange, inRange, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, PHYSICAL_RANGES, type Range } from '../validation.js';
+import { describeRange, inRange, MAXIMUM_DETECTOR_PIXELS, PHYSICAL_RANGES, requireBoundedTrilinearSampling, type Range } from '../validation.js';
 
 /** Raw option values as commander hands them over. */
 type Options = Record<string, unknown>;
@@ -193,11 +193,12 @@ export function validateFlag(text: string, rule: FlagRule, options: Options = {}
   rule.check?.(text, options);
 }
 
-/** Checks every option that has a rule in `rules` (default {@link FLAG_RULES}); string values only. */
+/** Checks every option that has a rule in `rules` (default {@link FLAG_RULES}): string values, and each value of a repeated flag. */
 export function validateFlags(options: Options, rules: Readonly<Record<string, FlagRule>> = FLAG_RULES): void {
   for (const [name, rule] of Object.entries(rules)) {
-    const value = options[name];
+    const value = options[name] as unknown;
     if (typeof value === 'string') validateFlag(value, rule, options);
+    else if (Array.isArray(value)) for (const item of value) if (typeof item === 'string') validateFlag(item, rule, options);
   }
 }
 
@@ -208,14 +209,5 @@ export function validateFlags(options: Options, rules: Readonly<Record<string, F
  */
 export function requireBoundedWork(volume: Volume, pixels: number, sampling: { stepMm?: number; samplesPerRay?: number } | undefined, renderer: string | undefined): void {
   if (pixels > MAXIMUM_DETECTOR_PIXELS) throw new DrrkitError(`the detector has ${pixels} pixels, more than ${MAXIMUM_DETECTOR_PIXELS}`, '--height');
-  if (renderer !== 'trilinear') return;
-  const diagonal = Math.hypot(...volume.shape.map((size, axis) => size * volume.spacing[axis]));
-  const step = sampling?.stepMm ?? Math.min(...volume.spacing) / 2;
-  const samples = sampling?.samplesPerRay ?? diagonal / step;
-  if (!(samples <= MAXIMUM_SAMPLES_PER_RAY)) {
-    throw new DrrkitError(
-      `${sampling?.samplesPerRay !== undefined ? '--samples' : '--step'}: ${Math.round(samples)} samples per ray through ${volume.source} (diagonal ${diagonal.toFixed(0)} mm) is more than ${MAXIMUM_SAMPLES_PER_RAY}; use a larger --step`,
-      '--step',
-    );
-  }
+  if (renderer === 'trilinear') requireBoundedTrilinearSampling(volume, sampling, { step: '--step', samples: '--samples' });
 }

@@ -30,7 +30,7 @@
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
 import type { EmptySpace } from './empty-space.js';
-import { renderPixels, renderPixelsWithRayGradients, type RenderSettings } from './renderer.js';
+import { backprojectPixels, renderPixels, renderPixelsWithRayGradients, type RenderSettings } from './renderer.js';
 
 /** A started worker, as the pool sees it. */
 export interface RenderWorkerHandle {
@@ -68,6 +68,14 @@ export interface RenderContext {
   readonly image: Float32Array;
   /** Output ray gradients, six per pixel (SharedArrayBuffer-backed), or null when not needed yet. */
   readonly rayGradients: Float64Array | null;
+  /** Back-projection: one weight per pixel (SharedArrayBuffer-backed); absent when not needed. */
+  readonly weights?: Float64Array | null;
+  /**
+   * Back-projection: one padded-grid accumulator per band of pixels, band after band
+   * (SharedArrayBuffer-backed); absent when not needed. Band b is written only by whoever
+   * claims it, so the sum of the bands in order does not depend on the threads.
+   */
+  readonly accumulators?: Float64Array | null;
   /** Pixel indices of sparse renders (SharedArrayBuffer-backed, one per pixel at most), or null/absent. */
   readonly pixels?: Int32Array | null;
 }
@@ -80,6 +88,8 @@ const WORKER_CHUNKS = 13;
 /** Length of the context's pixel list for a sparse render, or −1 for every pixel. */
 const SPARSE = 14;
 const CONTROL_WORDS = 16;
+// GRADIENTS word: what a render command computes.
+const IMAGE_ONLY = 0, WITH_RAY_GRADIENTS = 1, BACKPROJECTION = 2;
 const PARAMETER_COUNT = 12;
 // GENERATION's low two bits: the kind of command.
 const RENDER = 1, MAILBOX = 2, EXIT = 3;
@@ -121,13 +131,21 @@ function emptyRays(): MutableRayGrid {
  * Renders pixels [start, end) of a context with or without ray gradients — or, for a sparse
  * render (`sparse` ≥ 0), the pixels listed at [start, end) of the context's pixel list.
  */
-function renderChunk(context: RenderContext, rays: RayGrid, gradients: boolean, start: number, end: number, sparse = -1): void {
-  if (sparse >= 0) {
-    const list = context.pixels!;
-    for (let index = start; index < end; index++) renderChunk(context, rays, gradients, list[index], list[index] + 1);
+function renderChunk(context: RenderContext, rays: RayGrid, mode: number, start: number, end: number, sparse = -1, chunk = 0): void {
+  if (mode === BACKPROJECTION) {
+    // Band `chunk` into its own accumulator (cleared first).
+    const size = context.grid.data.length;
+    const accumulator = context.accumulators!.subarray(chunk * size, (chunk + 1) * size);
+    accumulator.fill(0);
+    backprojectPixels(context.grid, rays, context.settings, context.weights!, 0, accumulator, start, end);
     return;
   }
-  if (gradients) {
+  if (sparse >= 0) {
+    const list = context.pixels!;
+    for (let index = start; index < end; index++) renderChunk(context, rays, mode, list[index], list[index] + 1);
+    return;
+  }
+  if (mode === WITH_RAY_GRADIENTS) {
     renderPixelsWithRayGradients(context.grid, rays, context.settings, context.image, context.rayGradients!, 0, start, end, context.emptySpace);
   } else {
     renderPixels(context.grid, rays, context.settings, context.image, 0, start, end, context.emptySpace);
@@ -138,7 +156,7 @@ function renderChunk(context: RenderContext, rays: RayGrid, gradients: boolean, 
  * Claims and renders chunks of the command tagged `tag` until none is left. Returns the
  * number rendered. Shared by the main thread and the workers.
  */
-function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, gradients: boolean, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): number {
+function renderClaimedChunks(control: Int32Array, tag: number, context: RenderContext, rays: RayGrid, mode: number, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): number {
   let rendered = 0;
   for (;;) {
     const claim = Atomics.load(control, CLAIM);
@@ -148,7 +166,7 @@ function renderClaimedChunks(control: Int32Array, tag: number, context: RenderCo
     if (Atomics.compareExchange(control, CLAIM, claim, claim + 1) !== claim) continue;
     const start = chunk * chunkPixels, end = Math.min(pixelCount, start + chunkPixels);
     try {
-      renderChunk(context, rays, gradients, start, end, sparse);
+      renderChunk(context, rays, mode, start, end, sparse, chunk);
     } catch (error) {
       Atomics.add(control, FAILED, 1);
     }
@@ -196,10 +214,11 @@ export function serveRenderWorker(port: RenderWorkerPort): void {
       if (entry === undefined || entry.version < Atomics.load(block, VERSION)) { schedule(); return; }
       // Read the command; a successful claim below proves it was this command's.
       readRays(values, block, rays);
-      const gradients = Atomics.load(block, GRADIENTS) === 1;
-      if (gradients && entry.context.rayGradients === null) { schedule(); return; }
+      const mode = Atomics.load(block, GRADIENTS);
+      if (mode === WITH_RAY_GRADIENTS && entry.context.rayGradients === null) { schedule(); return; }
+      if (mode === BACKPROJECTION && !(entry.context.weights && entry.context.accumulators)) { schedule(); return; }
       if (Atomics.load(block, SPARSE) >= 0 && !entry.context.pixels) { schedule(); return; }
-      const rendered = renderClaimedChunks(block, (word >>> 2) & TAG_MASK, entry.context, rays, gradients,
+      const rendered = renderClaimedChunks(block, (word >>> 2) & TAG_MASK, entry.context, rays, mode,
         Atomics.load(block, CHUNK_COUNT), Atomics.load(block, CHUNK_PIXELS), Atomics.load(block, PIXEL_COUNT), Atomics.load(block, SPARSE));
       if (rendered > 0) Atomics.add(block, WORKER_CHUNKS, rendered);
     }
@@ -329,14 +348,45 @@ export class RenderPool {
     if (sparse >= 0 && !context.pixels) throw new Error(`render context ${id} has no pixel list for a sparse render`);
     const pixelCount = sparse >= 0 ? sparse : rays.height * rays.width;
     const participants = this.usable ? Math.min(helpers, this.workers.length) : 0;
+    const mode = gradients ? WITH_RAY_GRADIENTS : IMAGE_ONLY;
     if (participants === 0 || pixelCount === 0) {
-      renderChunk(context, rays, gradients, 0, pixelCount, sparse);
+      renderChunk(context, rays, mode, 0, pixelCount, sparse);
       return;
     }
     // About eight chunks per thread, so a thread slowed by other processes costs little.
     let chunkPixels = Math.max(1, Math.ceil(pixelCount / (8 * (participants + 1))));
     if (Math.ceil(pixelCount / chunkPixels) > CHUNK_MASK) chunkPixels = Math.ceil(pixelCount / CHUNK_MASK);
-    const chunkCount = Math.ceil(pixelCount / chunkPixels);
+    this.run(message, rays, mode, participants, Math.ceil(pixelCount / chunkPixels), chunkPixels, pixelCount, sparse);
+  }
+
+  /**
+   * Back-projects the context's `weights` (one per pixel) for `rays` into its accumulators: the
+   * image is cut into as many bands as there are accumulators, band b goes to accumulator b
+   * (whichever thread takes it), on the calling thread and up to `helpers` workers. The caller
+   * sums the bands in order, so the result depends on the number of bands only.
+   */
+  backproject(id: number, rays: RayGrid, helpers: number): void {
+    const message = this.contexts.get(id);
+    if (message === undefined) throw new Error(`render context ${id} is not registered`);
+    const context = message.context;
+    if (!context.weights || !context.accumulators) throw new Error(`render context ${id} has no back-projection buffers`);
+    const pixelCount = rays.height * rays.width;
+    const bands = Math.floor(context.accumulators.length / context.grid.data.length);
+    if (bands < 1 || bands > CHUNK_MASK) throw new Error(`back-projection needs 1 to ${CHUNK_MASK} accumulators, got ${bands}`);
+    const bandPixels = Math.ceil(pixelCount / bands);
+    const participants = this.usable ? Math.min(helpers, this.workers.length) : 0;
+    if (participants === 0) {
+      for (let band = 0; band < bands; band++) {
+        renderChunk(context, rays, BACKPROJECTION, Math.min(pixelCount, band * bandPixels), Math.min(pixelCount, (band + 1) * bandPixels), -1, band);
+      }
+      return;
+    }
+    this.run(message, rays, BACKPROJECTION, participants, bands, bandPixels, pixelCount, -1);
+  }
+
+  /** Publishes one command of `chunkCount` chunks and takes part in it until every chunk is done. */
+  private run(message: ContextMessage, rays: RayGrid, mode: number, participants: number, chunkCount: number, chunkPixels: number, pixelCount: number, sparse: number): void {
+    const context = message.context, id = message.id;
     const control = this.control, parameters = this.parameters;
     for (let axis = 0; axis < 3; axis++) {
       parameters[axis] = rays.source[axis];
@@ -348,7 +398,7 @@ export class RenderPool {
     Atomics.store(control, WIDTH, rays.width);
     Atomics.store(control, CONTEXT, id);
     Atomics.store(control, VERSION, message.version);
-    Atomics.store(control, GRADIENTS, gradients ? 1 : 0);
+    Atomics.store(control, GRADIENTS, mode);
     Atomics.store(control, CHUNK_COUNT, chunkCount);
     Atomics.store(control, CHUNK_PIXELS, chunkPixels);
     Atomics.store(control, PIXEL_COUNT, pixelCount);
@@ -359,7 +409,7 @@ export class RenderPool {
     const sequence = this.advance();
     Atomics.store(control, CLAIM, sequence << CHUNK_BITS);
     this.publishCommand(RENDER);
-    renderClaimedChunks(control, sequence, context, rays, gradients, chunkCount, chunkPixels, pixelCount, sparse);
+    renderClaimedChunks(control, sequence, context, rays, mode, chunkCount, chunkPixels, pixelCount, sparse);
     // Wait for the chunks other threads are still rendering.
     let completed = Atomics.load(control, COMPLETED);
     for (let spin = 0; completed < chunkCount && spin < SPIN; spin++) completed = Atomics.load(control, COMPLETED);

@@ -2,10 +2,10 @@ import { DrrkitError } from '../errors.js';
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
 import type { EmptySpace } from './empty-space.js';
-import { renderJoseph, renderJosephMaximum, renderJosephWithRayGradients } from './joseph.js';
+import { backprojectJoseph, renderJoseph, renderJosephMaximum, renderJosephWithRayGradients } from './joseph.js';
 import { renderSiddonMaximum, renderTrilinearMaximum } from './maximum-intensity.js';
-import { renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
-import { renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
+import { backprojectSiddon, renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
+import { backprojectTrilinear, renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
 
 /** The ray-casting methods drrkit offers. */
 export type RendererName = 'siddon' | 'trilinear' | 'joseph';
@@ -76,4 +76,26 @@ export function renderPixelsWithRayGradients(
   if (settings.renderer === 'siddon') renderSiddonWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
   else if (settings.renderer === 'joseph') renderJosephWithRayGradients(grid, rays, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
   else renderTrilinearWithRayGradients(grid, rays, settings.sampling, out, rayGradients, outOffset, pixelStart, pixelEnd, emptySpace);
+}
+
+/**
+ * The adjoint of {@link renderPixels} with respect to the densities: adds the back-projection
+ * of the weights of pixels [pixelStart, pixelEnd) (`weights[weightOffset + p]`) to
+ * `accumulator`, which has the padded layout of `grid.data`. With y the weights and x the
+ * densities, Σₚ yₚ·(A x)ₚ = Σᵥ xᵥ·(Aᵀ y)ᵥ: this is the volume gradient of a loss whose
+ * derivative with respect to the image is y.
+ */
+export function backprojectPixels(
+  grid: DensityGrid,
+  rays: RayGrid,
+  settings: RenderSettings,
+  weights: ArrayLike<number>,
+  weightOffset: number,
+  accumulator: Float64Array,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  if (settings.renderer === 'siddon') backprojectSiddon(grid, rays, weights, weightOffset, accumulator, pixelStart, pixelEnd);
+  else if (settings.renderer === 'joseph') backprojectJoseph(grid, rays, weights, weightOffset, accumulator, pixelStart, pixelEnd);
+  else backprojectTrilinear(grid, rays, settings.sampling, weights, weightOffset, accumulator, pixelStart, pixelEnd);
 }

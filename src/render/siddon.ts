@@ -515,3 +515,55 @@ export function renderSiddonWithRayGradients(
     rayGradients[g + 5] = -length * crossAlphaZ + lengthTerm * bz;
   }
 }
+
+/**
+ * The adjoint (transpose) of {@link renderSiddon}: back-projects one weight per pixel into the
+ * density grid. For pixels [pixelStart, pixelEnd) with weight w = `weights[weightOffset + p]`,
+ * adds w·|b|·(αₘ₊₁ − αₘ) to `accumulator[index]` for every segment m of the pixel's ray, where
+ * `index` is the segment voxel's padded index (the accumulator has the layout of `grid.data`).
+ * It walks exactly the segments the forward pass sums (the same set-up and tie rules, without
+ * empty-space skipping, since the weights do not vanish where the densities do), so
+ * Σₚ yₚ·(A x)ₚ = Σᵥ xᵥ·(Aᵀ y)ᵥ up to rounding.
+ */
+export function backprojectSiddon(
+  grid: DensityGrid,
+  rays: RayGrid,
+  weights: ArrayLike<number>,
+  weightOffset: number,
+  accumulator: Float64Array,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  const setup = new SiddonRays(grid, rays, null);
+  const px = setup.px, pxy = setup.pxy;
+  for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
+    const weight = weights[weightOffset + pixel];
+    if (weight === 0) continue;
+    if (setup.begin(pixel) !== TRAVERSE) continue;
+    const values = setup.values;
+    const bx = values[B_X], by = values[B_Y], bz = values[B_Z];
+    const scale = weight * Math.sqrt(bx * bx + by * by + bz * bz);
+    const exit = values[EXIT], exitAxis = setup.exitAxis;
+    const stepI = setup.stepI, stepJ = setup.stepJ, stepK = setup.stepK;
+    const c0x = values[C0_X], c0y = values[C0_Y], c0z = values[C0_Z], c1x = values[C1_X], c1y = values[C1_Y], c1z = values[C1_Z];
+    const strideJ = stepJ * px, strideK = stepK * pxy;
+    let planeI = setup.planeI, planeJ = setup.planeJ, planeK = setup.planeK;
+    let nextX = values[NEXT_X], nextY = values[NEXT_Y], nextZ = values[NEXT_Z];
+    let index = setup.index, alpha = values[ENTRY];
+    for (;;) {
+      if (nextX <= nextY && nextX <= nextZ) {
+        if (nextX >= exit && (nextX > exit || exitAxis <= 0)) { accumulator[index] += scale * (exit - alpha); break; }
+        accumulator[index] += scale * (nextX - alpha);
+        alpha = nextX; index += stepI; planeI += stepI; nextX = c0x + planeI * c1x;
+      } else if (nextY <= nextZ) {
+        if (nextY >= exit && (nextY > exit || exitAxis <= 1)) { accumulator[index] += scale * (exit - alpha); break; }
+        accumulator[index] += scale * (nextY - alpha);
+        alpha = nextY; index += strideJ; planeJ += stepJ; nextY = c0y + planeJ * c1y;
+      } else {
+        if (nextZ >= exit) { accumulator[index] += scale * (exit - alpha); break; }
+        accumulator[index] += scale * (nextZ - alpha);
+        alpha = nextZ; index += strideK; planeK += stepK; nextZ = c0z + planeK * c1z;
+      }
+    }
+  }
+}

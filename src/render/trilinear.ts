@@ -354,3 +354,73 @@ export function renderTrilinearWithRayGradients(
     rayGradients[g + 3] = dbx; rayGradients[g + 4] = dby; rayGradients[g + 5] = dbz;
   }
 }
+
+/**
+ * The adjoint (transpose) of {@link renderTrilinear}: back-projects one weight per pixel into
+ * the density grid. Each sample of pixel p's ray (the same clip, count, step and positions as
+ * the forward pass) adds w·h·|b| times its eight trilinear weights to the eight corner voxels
+ * of `accumulator` (the layout of `grid.data`, padding included; what lands in the padding is
+ * the gradient of a fixed zero and is ignored by callers). So Σₚ yₚ·(A x)ₚ = Σᵥ xᵥ·(Aᵀ y)ᵥ up
+ * to rounding.
+ */
+export function backprojectTrilinear(
+  grid: DensityGrid,
+  rays: RayGrid,
+  sampling: TrilinearSampling,
+  weights: ArrayLike<number>,
+  weightOffset: number,
+  accumulator: Float64Array,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  const [nx, ny, nz] = grid.shape;
+  const [dx, dy, dz] = grid.spacing;
+  const [ox, oy, oz] = grid.origin;
+  const px = nx + 2, pxy = px * (ny + 2);
+  const inverseDx = 1 / dx, inverseDy = 1 / dy, inverseDz = 1 / dz;
+  const shiftX = 0.5 - ox * inverseDx, shiftY = 0.5 - oy * inverseDy, shiftZ = 0.5 - oz * inverseDz;
+  const maximumI = nx, maximumJ = ny, maximumK = nz;
+  const lowX = ox - 0.5 * dx, lowY = oy - 0.5 * dy, lowZ = oz - 0.5 * dz;
+  const highX = ox + (nx + 0.5) * dx, highY = oy + (ny + 0.5) * dy, highZ = oz + (nz + 0.5) * dz;
+  const ax = rays.source[0], ay = rays.source[1], az = rays.source[2];
+  const fx = rays.firstPixel[0], fy = rays.firstPixel[1], fz = rays.firstPixel[2];
+  const rx = rays.rowStep[0], ry = rays.rowStep[1], rz = rays.rowStep[2];
+  const cx = rays.columnStep[0], cy = rays.columnStep[1], cz = rays.columnStep[2];
+  const width = rays.width;
+  const fixedCount = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
+  const step = sampling.stepMm ?? defaultTrilinearStep(grid);
+  const range = new Float64Array(2);
+  for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
+    const weight = weights[weightOffset + pixel];
+    if (weight === 0) continue;
+    const row = (pixel / width) | 0, column = pixel - row * width;
+    const bx = fx + row * rx + column * cx - ax;
+    const by = fy + row * ry + column * cy - ay;
+    const bz = fz + row * rz + column * cz - az;
+    if (!clipRayToBox(ax, ay, az, bx, by, bz, lowX, lowY, lowZ, highX, highY, highZ, range)) continue;
+    const entry = range[0], exit = range[1];
+    const length = Math.sqrt(bx * bx + by * by + bz * bz);
+    const count = fixedCount > 0 ? fixedCount : Math.max(1, Math.ceil(((exit - entry) * length) / step));
+    const h = (exit - entry) / count;
+    const scale = weight * h * length;
+    for (let sample = 0; sample < count; sample++) {
+      const alpha = entry + (sample + 0.5) * h;
+      const gx = (ax + alpha * bx) * inverseDx + shiftX;
+      const gy = (ay + alpha * by) * inverseDy + shiftY;
+      const gz = (az + alpha * bz) * inverseDz + shiftZ;
+      let i = Math.floor(gx) | 0, j = Math.floor(gy) | 0, k = Math.floor(gz) | 0;
+      if (i < 0) i = 0; else if (i > maximumI) i = maximumI;
+      if (j < 0) j = 0; else if (j > maximumJ) j = maximumJ;
+      if (k < 0) k = 0; else if (k > maximumK) k = maximumK;
+      const wx = gx - i, wy = gy - j, wz = gz - k;
+      const ux = 1 - wx, uy = 1 - wy, uz = 1 - wz;
+      const base = i + px * j + pxy * k;
+      const s0 = scale * uz, s1 = scale * wz;
+      const s00 = s0 * uy, s10 = s0 * wy, s01 = s1 * uy, s11 = s1 * wy;
+      accumulator[base] += s00 * ux; accumulator[base + 1] += s00 * wx;
+      accumulator[base + px] += s10 * ux; accumulator[base + px + 1] += s10 * wx;
+      accumulator[base + pxy] += s01 * ux; accumulator[base + pxy + 1] += s01 * wx;
+      accumulator[base + pxy + px] += s11 * ux; accumulator[base + pxy + px + 1] += s11 * wx;
+    }
+  }
+}
