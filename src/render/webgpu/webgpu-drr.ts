@@ -135,15 +135,18 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
   async renderWithRayGradientsAsync(pose: Pose, call?: RenderCallOptions): Promise<{ image: Float32Array; rayGradients: Float64Array }> {
     const pixels = this.#pixels(call);
     const rays = this.#rays(pose, call);
+    this.#gradientRender = null;
     const result = await this.backend.renderWithRayGradients(rays, pixels);
     let image = this.#finish(result.images);
     let rayGradients = result.rayGradients;
     applyIntensityModelToRayGradients(image, rayGradients, this.intensity);
+    const pixelCount = this.#imagePixels(rays);
     if (pixels !== null) {
-      const pixelCount = this.#imagePixels(rays);
       image = WebGPUDRR.#scatter(image, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
       rayGradients = WebGPUDRR.#scatter(rayGradients, pixels, 1, pixelCount, 6, new Float64Array(6 * pixelCount));
     }
+    // The device now holds this render's ray gradients: later reductions use them.
+    this.#gradientRender = { image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
     return { image, rayGradients };
   }
 
@@ -224,10 +227,14 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
     const rays = this.#rays(poses, call);
     const pixelCount = this.#imagePixels(rays);
     const weights = this.#lineIntegralWeights(pixelWeights, null, pixels, pixelCount, rays.length);
+    this.#gradientRender = null;
     const { images, gradients } = await this.backend.renderWithRayGridGradients(rays, weights, pixels);
     const finished = this.#finish(images);
+    const scattered = pixels === null ? finished : WebGPUDRR.#scatter(finished, pixels, rays.length, pixelCount, 1, allocateImages(rays.length, rays[0].height, rays[0].width));
+    // The device now holds these ray gradients (a later reduction of one pose's needs one pose here).
+    this.#gradientRender = { image: scattered.subarray(0, pixelCount), call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
     return {
-      images: pixels === null ? finished : WebGPUDRR.#scatter(finished, pixels, rays.length, pixelCount, 1, allocateImages(rays.length, rays[0].height, rays[0].width)),
+      images: scattered,
       gradients: gradients.map((gradient, index) => this.source.transformGradientFromRayGrid(poses[index], gradient, call)),
     };
   }
