@@ -371,8 +371,8 @@ describe('drrkit render --backend', { skip }, () => {
   const cli = path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'render', '--ct', 'example', '--height', '40', '--delx', '20', ...args], { encoding: 'utf8' });
 
-  test('webgpu writes the CPU image (seed and world, Siddon and trilinear); auto picks a backend', async () => {
-    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world']]) {
+  test('webgpu writes the CPU image (seed and world, Siddon, trilinear and Joseph); auto picks a backend', async () => {
+    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world'], ['--renderer', 'joseph']]) {
       const images = [];
       for (const backend of ['cpu', 'webgpu']) {
         const out = path.join(scratch, `${backend}-${extra[1]}.tif`);
