@@ -357,6 +357,23 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     }
   });
 
+  test('pixel lists: one changed in place is uploaded again, an empty one renders zeros and a zero gradient', async () => {
+    const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1, renderer: 'joseph' });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const pose = seedPose([Math.PI, 0.1, Math.PI / 2], drr.center);
+    const list = Int32Array.of(3, 5, 5, 60);
+    assert.ok(relativeL2(await gpu.renderAsync(pose, { pixels: list }), drr.render(pose, { pixels: list })) <= 1e-4);
+    list[0] = 7;
+    const changed = await gpu.renderAsync(pose, { pixels: list });
+    assert.equal(changed[3], 0);
+    assert.ok(relativeL2(changed, drr.render(pose, { pixels: list })) <= 1e-4);
+    assert.ok((await gpu.renderAsync(pose, { pixels: [] })).every((value) => value === 0));
+    await gpu.renderForGradientAsync(pose, { pixels: [] });
+    const gradient = await gpu.parameterGradientAsync(pose, new Float64Array(drr.pixelCount).fill(1));
+    assert.ok([...gradient.rotation, ...gradient.translation].every((value) => value === 0));
+    await gpu.destroy();
+  });
+
   test('registerAsync refuses L-BFGS with a clear error', async () => {
     const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1 });
     const gpu = await WebGPUDRR.create(drr, info!);
