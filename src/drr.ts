@@ -14,6 +14,7 @@
  * pose gradients, pyramids (`coarsened`) — is the same code for every camera.
  */
 import { DrrkitError, requirePositive } from './errors.js';
+import { requireBoundedTrilinearSampling } from './validation.js';
 import { isCamera, PinholeCamera, pullBackRayGridGradient, reduceRayGradients, SeedCamera, type Camera, type PixelRegion, type RayGridGradient } from './geometry/camera.js';
 import { formatBytes, type Detector, type DetectorOptions, type RayGrid } from './geometry/detector.js';
 import { applyMatrix3, identityMatrix3, transposeMatrix3, type Matrix3, type Vector3 } from './geometry/matrix3.js';
@@ -234,6 +235,7 @@ export class DRR {
     const reduce = render.reduce ?? 'sum';
     if (reduce !== 'sum' && reduce !== 'max') throw new DrrkitError(`unknown reduction "${String(reduce)}"; use sum or max`, 'reduce');
     this.settings = { renderer: render.renderer ?? 'siddon', sampling, reduce };
+    if (this.settings.renderer === 'trilinear') requireBoundedTrilinearSampling(volume, sampling);
     const threads = render.threads ?? availableThreads();
     if (!Number.isInteger(threads) || threads < 1) throw new DrrkitError(`threads must be a whole number ≥ 1, got ${threads}`, 'threads');
     this.threads = canBlockOnAtomics() ? threads : 1;

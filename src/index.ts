@@ -99,7 +99,7 @@ export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';
 export { registerAndRecord, writeRunOutputs, writeComparisonOutputs, withOutputSettings, parseAnimationFormats, type RecordedRun, type AnimationFormat, type OutputSettings } from './registration/outputs.js';
-export { PHYSICAL_RANGES, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, describeRange, inRange, requireInRange, requireFiniteValues, requirePlausibleVoxelValues, type Range } from './validation.js';
+export { PHYSICAL_RANGES, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, requireBoundedTrilinearSampling, describeRange, inRange, requireInRange, requireFiniteValues, requirePlausibleVoxelValues, type Range } from './validation.js';
 export { readerLimits, setReaderLimits, type ReaderLimits } from './io/limits.js';
 export { readFileBytes, readDetachedFile, writeFileAtomic, writeOutputsAtomically, type ReadOptions, type DetachedFileOptions } from './io/files.js';
 export { checkDeclaredImageSize } from './io/image-dimensions.js';

@@ -57,6 +57,28 @@ export const MAXIMUM_SAMPLES_PER_RAY = 100000;
 /** Most detector pixels (height × width) in one image. */
 export const MAXIMUM_DETECTOR_PIXELS = 64 * 1024 * 1024;
 
+/**
+ * Throws unless trilinear sampling of `volume` takes at most {@link MAXIMUM_SAMPLES_PER_RAY}
+ * samples along a ray through the whole volume (its diagonal ÷ the step, or the fixed count).
+ * `names` words the message (the CLI passes its flags).
+ */
+export function requireBoundedTrilinearSampling(
+  volume: { readonly shape: readonly number[]; readonly spacing: readonly number[]; readonly source: string },
+  sampling: { stepMm?: number; samplesPerRay?: number } | undefined,
+  names: { step: string; samples: string } = { step: 'trilinear step', samples: 'samples per ray' },
+): void {
+  const diagonal = Math.hypot(...volume.shape.map((size, axis) => size * volume.spacing[axis]));
+  const step = sampling?.stepMm ?? Math.min(...volume.spacing) / 2;
+  const samples = sampling?.samplesPerRay ?? diagonal / step;
+  if (!(samples <= MAXIMUM_SAMPLES_PER_RAY)) {
+    const name = sampling?.samplesPerRay !== undefined ? names.samples : names.step;
+    throw new DrrkitError(
+      `${name}: ${Math.round(samples)} samples per ray through ${volume.source} (diagonal ${diagonal.toFixed(0)} mm) is more than ${MAXIMUM_SAMPLES_PER_RAY}; use a larger step`,
+      name,
+    );
+  }
+}
+
 /** The range in words: "between 0.0001 and 1000 mm". */
 export function describeRange(range: Range): string {
   const unit = range.unit ? ` ${range.unit}` : '';

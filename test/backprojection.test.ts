@@ -32,6 +32,7 @@ const SETTINGS: Record<string, RenderSettings> = {
   siddon: { renderer: 'siddon', sampling: {} },
   'trilinear (step)': { renderer: 'trilinear', sampling: {} },
   'trilinear (samples)': { renderer: 'trilinear', sampling: { samplesPerRay: 37 } },
+  joseph: { renderer: 'joseph', sampling: {} },
 };
 
 /** Both cameras' rays: the seed camera's from DRR.rays(pose), the pinhole's from WorldDRR.rays(pose). */
@@ -115,7 +116,7 @@ describe('back-projection is the adjoint of each renderer', () => {
 describe('volume gradient of a loss', () => {
   test('NCC: back-projected image gradient matches central differences in the densities', () => {
     for (const camera of cameras()) {
-      for (const settings of [SETTINGS.siddon, SETTINGS['trilinear (samples)']]) {
+      for (const settings of [SETTINGS.siddon, SETTINGS['trilinear (samples)'], SETTINGS.joseph]) {
         const [nx, ny, nz] = camera.grid.shape;
         const pixels = camera.rays.height * camera.rays.width;
         const x = Float64Array.from(Float32Array.from(randomField(nx * ny * nz, 41)));

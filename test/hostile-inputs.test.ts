@@ -19,6 +19,7 @@ import { encodePng } from '../src/io/image.js';
 import { encodeNifti, parseNifti } from '../src/io/nifti.js';
 import { inflate } from '../src/io/raw-voxels.js';
 import { createVolume } from '../src/volume/volume.js';
+import { DRR } from '../src/drr.js';
 import { requireFiniteValues, requirePlausibleVoxelValues } from '../src/validation.js';
 import { ctSlice } from './format-writers.js';
 import { repositoryRoot } from './helpers.js';
@@ -106,6 +107,15 @@ describe('bounded readers', () => {
     assert.throws(() => requirePlausibleVoxelValues(Float32Array.of(1, Infinity), 'ct.dcm'), /ct\.dcm: 1 values are not finite/);
     assert.throws(() => requirePlausibleVoxelValues(Float32Array.of(-1e38, 0), 'ct.nii'), /beyond/);
     assert.throws(() => requireFiniteValues(Float32Array.of(0, NaN), 'the DRR'), /the DRR: 1 of 2 values are not finite/);
+  });
+
+  test('the library bounds trilinear work per ray, not only the CLI', () => {
+    const volume = createVolume({ data: new Float32Array(8 ** 3), shape: [8, 8, 8], spacing: [1, 1, 1], source: 'tiny.nii' });
+    assert.throws(() => new DRR(volume, { sdr: 100, height: 4, delx: 2, renderer: 'trilinear', sampling: { stepMm: 1e-5 }, threads: 1 }),
+      (error: unknown) => error instanceof DrrkitError && /^trilinear step: \d+ samples per ray through tiny\.nii .* more than 100000/.test(error.message));
+    assert.throws(() => new DRR(volume, { sdr: 100, height: 4, delx: 2, renderer: 'trilinear', sampling: { samplesPerRay: 1e9 }, threads: 1 }), /samples per ray: 1000000000 samples per ray through tiny\.nii/);
+    const fine = new DRR(volume, { sdr: 100, height: 4, delx: 2, renderer: 'trilinear', sampling: { stepMm: 0.5 }, threads: 1 });
+    fine.dispose();
   });
 
   test('header values are echoed escaped and cut short', () => {

@@ -18,6 +18,17 @@ export function addBackendOption(command: Command): Command {
   );
 }
 
+/**
+ * The WebGPU device `choice` asks for, or null for the CPU: 'webgpu' needs an adapter (a
+ * DrrkitError says why there is none), 'auto' takes a real (not software) adapter when there is one.
+ */
+export async function openWebGPUDevice(choice: string): Promise<WebGPUDeviceInfo | null> {
+  if (choice !== 'cpu' && choice !== 'webgpu' && choice !== 'auto') throw new DrrkitError(`--backend: unknown backend "${choice}"; use cpu, webgpu or auto`, '--backend');
+  if (choice === 'webgpu') return requireNodeWebGPUDevice();
+  if (choice === 'auto') return nodeWebGPUDevice({ allowSoftware: false });
+  return null;
+}
+
 /** A chosen backend: renders a CPU DRR's images (synchronously on the CPU, or on WebGPU). */
 export interface RenderBackend {
   /** 'cpu' or 'webgpu'. */
@@ -35,10 +46,7 @@ export interface RenderBackend {
  * 'auto' takes WebGPU only on a real (not software) adapter and otherwise the CPU.
  */
 export async function openRenderBackend(choice: string): Promise<RenderBackend> {
-  if (choice !== 'cpu' && choice !== 'webgpu' && choice !== 'auto') throw new DrrkitError(`--backend: unknown backend "${choice}"; use cpu, webgpu or auto`, '--backend');
-  let info: WebGPUDeviceInfo | null = null;
-  if (choice === 'webgpu') info = await requireNodeWebGPUDevice();
-  else if (choice === 'auto') info = await nodeWebGPUDevice({ allowSoftware: false });
+  const info = await openWebGPUDevice(choice);
   if (info === null) {
     return { name: 'cpu', description: 'cpu', render: async (drr, poses) => drr.render(poses), close: () => undefined };
   }

@@ -13,7 +13,7 @@ import { loadXray } from '../io/xray.js';
 import { loadVolume } from '../io/load-volume.js';
 import { createSimilarity, parseSimilarityName, SIMILARITY_NAMES, type SimilarityName } from '../metrics/index.js';
 import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
-import { registerAndRecord, writeComparisonOutputs, writeRunOutputs, type RecordedRun } from '../registration/outputs.js';
+import { registerAndRecord, registerAndRecordAsync, writeComparisonOutputs, writeRunOutputs, type RecordedRun } from '../registration/outputs.js';
 import { NumpyRandom, tutorialInitialPose } from '../registration/random.js';
 import type { RegisterOptions } from '../registration/register.js';
 import { Registration } from '../registration/registration.js';
@@ -33,6 +33,8 @@ function degreesOut(): boolean {
   return degreesFlag;
 }
 import { writeRegistrationScene } from './scene.js';
+import { addBackendOption, openWebGPUDevice } from './backend.js';
+import { WebGPUDRR } from '../render/webgpu/webgpu-drr.js';
 
 /** The four optimizer settings of the tutorial, in its order. */
 export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
@@ -69,6 +71,49 @@ function runWithProgress(registration: Registration, fixed: ArrayLike<number>, o
   } finally {
     bar.stop();
   }
+  return reportRun(run, label);
+}
+
+/** {@link runWithProgress} of the tutorial loop on WebGPU (`--backend`): SGD and Adam. */
+async function runWithProgressAsync(registration: Registration<WebGPUDRR>, fixed: ArrayLike<number>, options: RegisterOptions, label: string): Promise<RecordedRun> {
+  const bar = progressBar(label, options.maxIterations ?? 250);
+  let run: RecordedRun;
+  try {
+    run = await registerAndRecordAsync(registration, fixed, { ...options, onIteration: (record) => bar.update(record.iteration, record.loss) }, label);
+  } finally {
+    bar.stop();
+  }
+  return reportRun(run, `${label} (WebGPU)`);
+}
+
+/** The tutorial loop from `start` on the CPU, or on `gpu` (the same DRR on WebGPU) when given. */
+function runLoop(drr: DRR, gpu: WebGPUDRR | null, start: PoseParameters, fixed: ArrayLike<number>, options: RegisterOptions, label: string): RecordedRun | Promise<RecordedRun> {
+  const format = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
+  if (gpu === null) return runWithProgress(new Registration(drr, start.rotation, start.translation, format), fixed, options, label);
+  if (options.optimizer === 'lbfgs') throw new DrrkitError('--backend webgpu: L-BFGS evaluates inside its line search and runs on the CPU; use --optimizer sgd or adam', '--backend');
+  return runWithProgressAsync(new Registration(gpu, start.rotation, start.translation, format), fixed, options, label);
+}
+
+/**
+ * The WebGPU twin of `drr` for the tutorial loop (`--backend webgpu|auto`), or null for the CPU.
+ * `cpuOnly` names what the command is about to run when that runs on the CPU only (the robust
+ * strategy, two views): `--backend webgpu` then says so, `auto` quietly uses the CPU.
+ */
+async function gpuDrrFor(drr: DRR, options: RawOptions, cpuOnly: string | null): Promise<WebGPUDRR | null> {
+  const choice = String(options.backend ?? 'cpu');
+  if (choice === 'cpu') return null;
+  if (cpuOnly !== null) {
+    if (choice === 'webgpu') throw new DrrkitError(`--backend webgpu: ${cpuOnly} runs on the CPU; use --strategy tutorial (one optimizer loop, SGD or Adam) for a registration on WebGPU`, '--backend');
+    return null;
+  }
+  const device = await openWebGPUDevice(choice);
+  if (device === null) return null;
+  process.stdout.write(`rendering on WebGPU (${device.description}${device.software ? ', software' : ''})\n`);
+  return WebGPUDRR.create(drr, device);
+}
+
+/** Prints a run's verdict line and returns it. */
+function reportRun(run: RecordedRun, label: string): RecordedRun {
   const { result } = run;
   const verdict = result.converged
     ? `Converged in ${result.iterations} iterations`
@@ -167,6 +212,7 @@ export function registerCommand(): Command {
     .option('--stop-ncc <score>', 'stop once the similarity exceeds this', '0.999')
     .option('--out-dir <dir>', 'where to write result.json, trajectory.csv, images, plot and animations (all or nothing)', 'output/register')
     .option('--scene', 'also write scene.html: the CT in 3-D with the initial, final (and target) cameras and their DRRs', false);
+  addBackendOption(command);
   addAnimationOptions(command)
     .action(withAtomicOutputs(async (options: RawOptions, self: Command) => {
       const geometry = geometryOptionsFrom(options);
@@ -210,13 +256,14 @@ async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, option
       `start (seed ${seed}): (${Array.from(start.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(4)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(start.translation, (v) => v.toFixed(2)).join(', ')}) mm\n`,
   );
   const runs: RecordedRun[] = [];
+  const gpu = await gpuDrrFor(drr, options, null);
   for (const { label, options: runOptions } of TUTORIAL_RUNS) {
-    const registration = new Registration(drr, start.rotation, start.translation, { parameterization: 'euler_angles', convention: 'ZYX' });
-    const run = runWithProgress(registration, fixedData, { ...loop, ...runOptions }, label);
+    const run = await runLoop(drr, gpu, { ...start, parameterization: 'euler_angles', convention: 'ZYX' }, fixedData, { ...loop, ...runOptions }, label);
     runs.push(run);
     const folder = path.join(outDirectory, label.toLowerCase().replace(/[^a-z]+/g, '-'));
     await writeRunOutputs(folder, run, { fixed, truth, parameterization: 'euler_angles', convention: 'ZYX', details: { ct: volume.source, seed } });
   }
+  await gpu?.destroy();
   await writeComparisonOutputs(outDirectory, runs, { fixed, truth, parameterization: 'euler_angles', convention: 'ZYX' });
   const converged = runs.filter((run) => run.result.converged).length;
   const seconds = runs.reduce((total, run) => total + run.result.seconds, 0);
@@ -295,7 +342,9 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
   } else if (text('xray2') !== undefined) {
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
-  if ((text('strategy') ?? 'robust') === 'robust' && !views) {
+  const robust = (text('strategy') ?? 'robust') === 'robust' && !views;
+  const gpu = await gpuDrrFor(drr, options, robust ? 'the robust strategy (search and pyramid)' : views ? 'two-view registration' : null);
+  if (robust) {
     const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') });
     if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
     return;
@@ -311,10 +360,10 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     dampening: optimizer === 'sgd' ? parseNumber(text('dampening') ?? '0', '--dampening') : undefined,
   };
   const poseFormat = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
-  const registration = views
-    ? new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat)
-    : new Registration(drr, start.rotation, start.translation, poseFormat);
-  const run = runWithProgress(registration, fixed.data, runOptions, views ? `${optimizer}, two views` : optimizer);
+  const run = views
+    ? runWithProgress(new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat), fixed.data, runOptions, `${optimizer}, two views`)
+    : await runLoop(drr, gpu, start, fixed.data, runOptions, optimizer);
+  await gpu?.destroy();
   const written = await writeRunOutputs(outDirectory, run, {
     fixed,
     truth,

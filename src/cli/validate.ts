@@ -23,7 +23,7 @@
 import { DrrkitError } from '../errors.js';
 import type { Volume } from '../volume/volume.js';
 import { parameterCount, requireRotationMatrix, rotationMatrixFromParameters, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
-import { describeRange, inRange, MAXIMUM_DETECTOR_PIXELS, MAXIMUM_SAMPLES_PER_RAY, PHYSICAL_RANGES, type Range } from '../validation.js';
+import { describeRange, inRange, MAXIMUM_DETECTOR_PIXELS, PHYSICAL_RANGES, requireBoundedTrilinearSampling, type Range } from '../validation.js';
 
 /** Raw option values as commander hands them over. */
 type Options = Record<string, unknown>;
@@ -209,14 +209,5 @@ export function validateFlags(options: Options, rules: Readonly<Record<string, F
  */
 export function requireBoundedWork(volume: Volume, pixels: number, sampling: { stepMm?: number; samplesPerRay?: number } | undefined, renderer: string | undefined): void {
   if (pixels > MAXIMUM_DETECTOR_PIXELS) throw new DrrkitError(`the detector has ${pixels} pixels, more than ${MAXIMUM_DETECTOR_PIXELS}`, '--height');
-  if (renderer !== 'trilinear') return;
-  const diagonal = Math.hypot(...volume.shape.map((size, axis) => size * volume.spacing[axis]));
-  const step = sampling?.stepMm ?? Math.min(...volume.spacing) / 2;
-  const samples = sampling?.samplesPerRay ?? diagonal / step;
-  if (!(samples <= MAXIMUM_SAMPLES_PER_RAY)) {
-    throw new DrrkitError(
-      `${sampling?.samplesPerRay !== undefined ? '--samples' : '--step'}: ${Math.round(samples)} samples per ray through ${volume.source} (diagonal ${diagonal.toFixed(0)} mm) is more than ${MAXIMUM_SAMPLES_PER_RAY}; use a larger --step`,
-      '--step',
-    );
-  }
+  if (renderer === 'trilinear') requireBoundedTrilinearSampling(volume, sampling, { step: '--step', samples: '--samples' });
 }

@@ -17,8 +17,8 @@ import { encodeRasterPng } from '../viz/encode.js';
 import { plotRegistrationTrajectory, type PoseTrajectory, type PoseValues } from '../viz/plot.js';
 import type { Raster } from '../viz/raster.js';
 import { overlayImages, differenceRaster, sharedWindow } from '../viz/compose.js';
-import { register, type IterationRecord, type RegisterOptions, type RegistrationResult } from './register.js';
-import type { Registration } from './registration.js';
+import { register, registerAsync, type IterationRecord, type RegisterOptions, type RegistrationResult } from './register.js';
+import type { AsyncDifferentiableRenderer, Registration } from './registration.js';
 
 /** WebP settings for animations: lossy, fast (a run's animation encodes in about a second). */
 const ANIMATION_WEBP = { delayMs: 60, loop: true, quality: 80, method: 1 } as const;
@@ -267,6 +267,25 @@ export async function writeComparisonOutputs(
     rotationUnit: degrees ? '°' : 'rad',
   })));
   return written;
+}
+
+/** Runs {@link registerAsync} (WebGPU) and keeps every iteration's DRR and the final DRR for the outputs above. */
+export async function registerAndRecordAsync(
+  registration: Registration<AsyncDifferentiableRenderer>,
+  fixed: ArrayLike<number>,
+  options: RegisterOptions,
+  label: string,
+): Promise<RecordedRun> {
+  const images: Float32Array[] = [];
+  const result = await registerAsync(registration, fixed, {
+    ...options,
+    onIteration: (record, evaluation) => {
+      images.push(Float32Array.from(evaluation.image));
+      return options.onIteration?.(record, evaluation);
+    },
+  });
+  const finalImage = await registration.drr.renderAsync(registration.pose);
+  return { label, result, frameCount: images.length, imageAt: (index) => images[index], finalImage };
 }
 
 /** Runs {@link register} and keeps every iteration's DRR and the final DRR for the outputs above. */

@@ -458,3 +458,43 @@ export function renderJosephMaximum(
     out[outOffset + pixel] = (maximum - zero) * scale;
   }
 }
+
+/**
+ * The adjoint of {@link renderJoseph} (back-projection): adds wₚ·L·(bilinear weights) of every
+ * sample of pixel p's ray into the padded `accumulator` ((nx+2)·(ny+2)·(nz+2), the grid's
+ * layout), for pixels [pixelStart, pixelEnd) with weights `weights[weightOffset + p]` — the same
+ * slices and positions as the forward pass, so ⟨A x, y⟩ = ⟨x, Aᵀ y⟩. Densities are the grid's
+ * float values (compact storage is a forward-pass detail: scale·(stored − zero) is the density).
+ */
+export function backprojectJoseph(
+  grid: DensityGrid,
+  rays: RayGrid,
+  weights: ArrayLike<number>,
+  weightOffset: number,
+  accumulator: Float64Array,
+  pixelStart = 0,
+  pixelEnd = rays.height * rays.width,
+): void {
+  const setup = shared;
+  setup.reset(grid, rays, null);
+  const values = setup.values;
+  for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
+    const weight = weights[weightOffset + pixel];
+    if (weight === 0 || setup.begin(pixel) <= 0) continue;
+    const pu = values[P_U], qu = values[Q_U], pv = values[P_V], qv = values[Q_V];
+    const strideM = setup.strideM, strideU = setup.strideU, strideV = setup.strideV, strideUV = strideU + strideV;
+    const step = setup.step, end = setup.end;
+    const w = weight * values[WEIGHT];
+    for (let i = setup.first; i !== end; i += step) {
+      const gu = pu + i * qu, gv = pv + i * qv;
+      const J = gu | 0, K = gv | 0;
+      const base = (i + 1) * strideM + J * strideU + K * strideV;
+      const wu = gu - J, wv = gv - K;
+      const lowV = w * (1 - wv), highV = w * wv;
+      accumulator[base] += lowV * (1 - wu);
+      accumulator[base + strideU] += lowV * wu;
+      accumulator[base + strideV] += highV * (1 - wu);
+      accumulator[base + strideUV] += highV * wu;
+    }
+  }
+}

@@ -2,7 +2,7 @@ import { DrrkitError } from '../errors.js';
 import type { RayGrid } from '../geometry/detector.js';
 import type { DensityGrid } from './density-grid.js';
 import type { EmptySpace } from './empty-space.js';
-import { renderJoseph, renderJosephMaximum, renderJosephWithRayGradients } from './joseph.js';
+import { backprojectJoseph, renderJoseph, renderJosephMaximum, renderJosephWithRayGradients } from './joseph.js';
 import { renderSiddonMaximum, renderTrilinearMaximum } from './maximum-intensity.js';
 import { backprojectSiddon, renderSiddon, renderSiddonWithRayGradients } from './siddon.js';
 import { backprojectTrilinear, renderTrilinear, renderTrilinearWithRayGradients, type TrilinearSampling } from './trilinear.js';
@@ -96,5 +96,6 @@ export function backprojectPixels(
   pixelEnd = rays.height * rays.width,
 ): void {
   if (settings.renderer === 'siddon') backprojectSiddon(grid, rays, weights, weightOffset, accumulator, pixelStart, pixelEnd);
+  else if (settings.renderer === 'joseph') backprojectJoseph(grid, rays, weights, weightOffset, accumulator, pixelStart, pixelEnd);
   else backprojectTrilinear(grid, rays, settings.sampling, weights, weightOffset, accumulator, pixelStart, pixelEnd);
 }
