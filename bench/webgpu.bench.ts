@@ -9,6 +9,9 @@
  * - `webgpu-render`: images per second for a batch of poses rendered in one submission (rays up,
  *   images read back), per detector size and batch size; with the CPU (all threads) time of one
  *   image measured in the same process, and the ratio.
+ * - `webgpu-sparse-gradient`: one evaluation of the robust strategy's refinement at 100²: a
+ *   2500-pixel sparse render with ray gradients, NCC over those pixels, the reduction to 12
+ *   numbers and the chain rule; with the CPU's time for the same in the same process.
  * - `webgpu-registration`: iterations per second of `registerAsync`'s loop at 100² from a pose
  *   10°/20 mm off: render with ray gradients kept on the device, NCC and its gradient on the
  *   CPU, reduction to 12 numbers on the device, chain rule, one Adam step.
@@ -21,6 +24,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DRR } from '../src/drr.js';
+import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
 import { readNifti } from '../src/io/nifti.js';
 import { registerAsync } from '../src/registration/register.js';
@@ -42,7 +46,7 @@ function option(name: string): string | undefined {
 }
 const sizes = (option('sizes') ?? (quick ? '100' : '100,200')).split(',').map(Number);
 const batches = (option('batches') ?? (quick ? '1,16' : '1,16,64')).split(',').map(Number);
-const renderers = (option('renderers') ?? 'siddon,trilinear').split(',') as RendererName[];
+const renderers = (option('renderers') ?? 'siddon,trilinear,joseph').split(',') as RendererName[];
 const adapterChoice = (option('adapter') ?? 'any') as NodeWebGPUBackend;
 const seconds = Number(option('seconds') ?? (quick ? 1 : 2));
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -117,6 +121,28 @@ async function main(): Promise<void> {
     const drr = new DRR(volume, { sdr: 300, height: 100, delx: 8, renderer });
     const gpu = await WebGPUDRR.create(drr, device);
     const fixed = drr.render(seedPose(drr, rotation));
+
+    // A sparse evaluation (2500 of 10 000 pixels, every fourth), as the strategy's L-BFGS refinement does.
+    const pixels = Array.from({ length: 2500 }, (_, index) => 4 * index + (index % 4));
+    const call = { pixels };
+    const ncc = new NormalizedCrossCorrelation();
+    const fixedSubset = Float32Array.from(pixels, (pixel) => fixed[pixel]);
+    const near = seedPose(drr, rotation, 2, 4);
+    const weightsOf = (image: Float32Array): Float64Array => {
+      const gradient = ncc.scoreWithGradient(fixedSubset, Float32Array.from(pixels, (pixel) => image[pixel]), { height: 1, width: pixels.length }, 1).gradient;
+      const weights = new Float64Array(drr.pixelCount);
+      pixels.forEach((pixel, index) => { weights[pixel] = gradient[index]; });
+      return weights;
+    };
+    const sparseCpu = await time(async () => {
+      const { image, rayGradients } = drr.renderWithRayGradients(near, call);
+      return drr.parameterGradient(near, rayGradients, weightsOf(image), call);
+    }, quick ? 0.5 : 1, 1);
+    const sparseGpu = await time(async () => gpu.parameterGradientAsync(near, weightsOf(await gpu.renderForGradientAsync(near, call))), seconds, 1);
+    report({
+      benchmark: 'webgpu-sparse-gradient', ...adapter, volume: name, renderer, detector: '100x100', pixels: pixels.length,
+      ms_per_evaluation: round(sparseGpu.median), cpu_threads: drr.threads, cpu_ms_per_evaluation: round(sparseCpu.median), speedup_vs_cpu: round(sparseCpu.median / sparseGpu.median, 2),
+    });
     const start = seedPose(drr, rotation, 10, 20);
     const iterations = quick ? 10 : 30;
     const result = await registerAsync(new Registration(gpu, start.rotation, start.translation), fixed, {

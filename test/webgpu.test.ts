@@ -35,7 +35,7 @@ const skip = info === null ? NO_ADAPTER : false;
 if (info !== null) process.stderr.write(`# WebGPU adapter: ${info.description} (${info.backend}${info.software ? ', software' : ''})\n`);
 after(() => info?.device.destroy());
 
-const RENDERERS: RendererName[] = ['siddon', 'trilinear'];
+const RENDERERS: RendererName[] = ['siddon', 'trilinear', 'joseph'];
 
 /** Seed-geometry Euler ZYX pose. */
 function seedPose(rotation: ArrayLike<number>, translation: ArrayLike<number>): PoseParameters {
@@ -175,6 +175,115 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     });
   }
 
+  for (const renderer of RENDERERS) {
+    test(`${renderer}: sparse renders (a pixel list) and regions equal the CPU's, seed and world (relative L2 ≤ 1e-4)`, async () => {
+      const seed = new DRR(volume, { sdr: 300, height: 100, delx: 4, renderer, threads: 1 });
+      const world = new WorldDRR(volume, { sdd: 1020, height: 72, width: 64, delx: 5, dely: 5.5, x0: 4, y0: -3, orientation: 'PA', renderer });
+      const t = world.defaultPose().translation;
+      const cases: [DRR | WorldDRR, Pose[]][] = [
+        [seed, [seedPose([Math.PI, 0, Math.PI / 2], seed.center), seedPose([(3 * Math.PI) / 4, Math.PI / 6, Math.PI / 3], seed.center)]],
+        [world, [world.defaultPose(), seedPose([0.5, -0.3, 0.35], [t[0] + 20, t[1] - 15, t[2] + 12])]],
+      ];
+      for (const [drr, poses] of cases) {
+        const total = drr.pixelCount;
+        // A quarter of the pixels in a scrambled order (the robust strategy's subsets are sorted; order must not matter).
+        const pixels = Array.from({ length: Math.floor(total / 4) }, (_, index) => (index * 7919 + 13) % total);
+        const gpu = await WebGPUDRR.create(drr, info!);
+        const images = await gpu.renderAsync(poses, { pixels });
+        const expected = drr.render(poses, { pixels });
+        assert.equal(images.length, poses.length * total);
+        const listed = new Set(pixels);
+        for (let index = 0; index < poses.length; index++) {
+          const range = [index * total, (index + 1) * total] as const;
+          const error = relativeL2(images.subarray(...range), expected.subarray(...range));
+          assert.ok(error <= 1e-4, `${drr.constructor.name} pose ${index}: sparse relative L2 ${error}`);
+          for (let pixel = 0; pixel < total; pixel++) if (!listed.has(pixel)) assert.equal(images[range[0] + pixel], 0);
+        }
+        // The compact values (what the device sends back), one per listed pixel in the list's order.
+        const compact = await gpu.renderPixelsAsync(poses[1], pixels);
+        assert.equal(compact.length, pixels.length);
+        assert.ok(relativeL2(compact, pixels.map((pixel) => expected[total + pixel])) <= 1e-4);
+        const region = { row: 7, column: 11, height: 30, width: 41 };
+        for (const pose of poses) {
+          const error = relativeL2(await gpu.renderAsync(pose, { region }), drr.render(pose, { region }));
+          assert.ok(error <= 1e-4, `${drr.constructor.name}: region relative L2 ${error}`);
+        }
+        await assert.rejects(gpu.renderAsync(poses[0], { pixels: [0, total] }), /outside the .*-pixel detector/);
+        await assert.rejects(gpu.renderAsync(poses[0], { pixels, region }), /either `pixels` or `region`/);
+        await gpu.destroy();
+      }
+    });
+
+    // The sparse version of the dense gradient test below: NCC over a pixel subset, as the robust
+    // strategy's refinement scores it. The sparse kernels compute exactly what the dense ones do
+    // at the listed pixels (asserted bit for bit), so the gap to the CPU is the dense one: f32
+    // sample positions on the other side of a cell face from the f64 ones on a few pixels (see
+    // docs/webgpu.md). Over a third of the pixels those few pixels weigh more: measured per pose
+    // 8e-6 … 3.7e-3 (trilinear), ≤ 5.5e-4 (Siddon), ≤ 3e-5 (Joseph), so the median-pose bound of
+    // the dense test (1e-3) is not asserted here; every pose ≤ 1e-2 and ≥ 99% of the listed
+    // pixels' ray gradients ≤ 1e-3 are.
+    test(`${renderer}: sparse NCC pose gradients equal the CPU's sparse ones (every pose ≤ 1e-2; seed and world)`, async () => {
+      const ncc = new NormalizedCrossCorrelation();
+      const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
+      const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
+      const seedTruth = seedPose([Math.PI, 0, Math.PI / 2], seed.center);
+      const worldStart = world.defaultPose().translation;
+      const cases: [DRR | WorldDRR, PoseParameters, PoseParameters][] = [];
+      for (let k = 0; k < 4; k++) {
+        cases.push([seed, seedTruth, seedPose([Math.PI + 0.1 * Math.sin(k + 1), 0.05 * Math.cos(2 * k), Math.PI / 2 - 0.08 * Math.sin(3 * k)], seed.center.map((value, axis) => value + 10 * Math.sin(k + axis)))]);
+      }
+      cases.push([world, seedPose([0, 0, 0], worldStart), seedPose([0.06, -0.08, 0.05], worldStart.map((value, axis) => value + [8, -6, 10][axis]))]);
+      for (const [drr, truth, pose] of cases) {
+        const total = drr.pixelCount;
+        const pixels = Array.from({ length: Math.floor(total / 3) }, (_, index) => (index * 3 + (index % 3)) % total);
+        const call = { pixels };
+        const fixed = drr.render(truth);
+        const fixedSubset = Float32Array.from(pixels, (pixel) => fixed[pixel]);
+        const shape = { height: 1, width: pixels.length };
+        const weightsOf = (image: Float32Array): Float64Array => {
+          const gradient = ncc.scoreWithGradient(fixedSubset, Float32Array.from(pixels, (pixel) => image[pixel]), shape, 1).gradient;
+          const weights = new Float64Array(total);
+          pixels.forEach((pixel, index) => { weights[pixel] = gradient[index]; });
+          return weights;
+        };
+        const cpu = drr.renderWithRayGradients(pose, call);
+        const cpuGradient = drr.parameterGradient(pose, cpu.rayGradients, weightsOf(cpu.image), call);
+        const gpu = await WebGPUDRR.create(drr, info!);
+        const image = await gpu.renderForGradientAsync(pose, call);
+        assert.ok(relativeL2(image, cpu.image) <= 1e-4);
+        const weights = weightsOf(image);
+        const gpuGradient = await gpu.parameterGradientAsync(pose, weights);
+        const error = gradientError(gpuGradient, cpuGradient);
+        assert.ok(error <= 1e-2, `${drr.constructor.name}: relative error ${error}`);
+        // The listed pixels' values and ray gradients are the dense kernel's, bit for bit, and ≥ 99% within 1e-3 of the CPU's.
+        const readBack = await gpu.renderWithRayGradientsAsync(pose, call);
+        assert.equal(readBack.rayGradients.length, 6 * total);
+        const dense = await gpu.renderWithRayGradientsAsync(pose);
+        let close = 0;
+        for (const pixel of pixels) {
+          assert.equal(readBack.image[pixel], dense.image[pixel]);
+          const range = [6 * pixel, 6 * pixel + 6] as const;
+          assert.deepEqual(readBack.rayGradients.subarray(...range), dense.rayGradients.subarray(...range));
+          const expected = cpu.rayGradients.subarray(...range);
+          if (expected.every((value) => value === 0) || relativeL2(readBack.rayGradients.subarray(...range), expected) <= 1e-3) close++;
+        }
+        assert.ok(close >= 0.99 * pixels.length, `${drr.constructor.name}: ${pixels.length - close} of ${pixels.length} pixels' ray gradients differ by more than 1e-3`);
+        // The device reduction over the list equals reduceRayGradients of the read-back sparse ray gradients.
+        const reduced = reduceRayGradients(readBack.rayGradients, weights, drr.detector.height, drr.detector.width, pixels);
+        await gpu.renderForGradientAsync(pose, call);
+        await gpu.renderAsync(pose); // a whole-detector render in between
+        const onDevice = await gpu.rayGridGradientAsync(weights);
+        const flat = (g: typeof reduced) => [...g.source, ...g.firstPixel, ...g.rowStep, ...g.columnStep];
+        assert.ok(relativeL2(flat(onDevice), flat(reduced)) <= 1e-5, `reduction: ${relativeL2(flat(onDevice), flat(reduced))}`);
+        // Weights known in advance: one submission.
+        const oneSubmission = await gpu.renderWithTransformGradientsAsync([pose], weights, call);
+        assert.ok(relativeL2(oneSubmission.images, cpu.image) <= 1e-4);
+        assert.ok(gradientError(oneSubmission.gradients[0], await gpu.transformGradientAsync(pose, weights)) <= 1e-5);
+        await gpu.destroy();
+      }
+    });
+  }
+
   test('the device reduction to 12 numbers equals reduceRayGradients of the read-back ray gradients, after an interleaved batch render', async () => {
     const drr = new WorldDRR(volume, { sdd: 1000, height: 44, width: 52, delx: 7, dely: 6, orientation: 'PA', renderer: 'trilinear' });
     const gpu = await WebGPUDRR.create(drr, info!);
@@ -248,6 +357,23 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     }
   });
 
+  test('pixel lists: one changed in place is uploaded again, an empty one renders zeros and a zero gradient', async () => {
+    const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1, renderer: 'joseph' });
+    const gpu = await WebGPUDRR.create(drr, info!);
+    const pose = seedPose([Math.PI, 0.1, Math.PI / 2], drr.center);
+    const list = Int32Array.of(3, 5, 5, 60);
+    assert.ok(relativeL2(await gpu.renderAsync(pose, { pixels: list }), drr.render(pose, { pixels: list })) <= 1e-4);
+    list[0] = 7;
+    const changed = await gpu.renderAsync(pose, { pixels: list });
+    assert.equal(changed[3], 0);
+    assert.ok(relativeL2(changed, drr.render(pose, { pixels: list })) <= 1e-4);
+    assert.ok((await gpu.renderAsync(pose, { pixels: [] })).every((value) => value === 0));
+    await gpu.renderForGradientAsync(pose, { pixels: [] });
+    const gradient = await gpu.parameterGradientAsync(pose, new Float64Array(drr.pixelCount).fill(1));
+    assert.ok([...gradient.rotation, ...gradient.translation].every((value) => value === 0));
+    await gpu.destroy();
+  });
+
   test('registerAsync refuses L-BFGS with a clear error', async () => {
     const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1 });
     const gpu = await WebGPUDRR.create(drr, info!);
@@ -262,8 +388,8 @@ describe('drrkit render --backend', { skip }, () => {
   const cli = path.join(repositoryRoot(), 'dist', 'src', 'cli', 'main.js');
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'render', '--ct', 'example', '--height', '40', '--delx', '20', ...args], { encoding: 'utf8' });
 
-  test('webgpu writes the CPU image (seed and world, Siddon and trilinear); auto picks a backend', async () => {
-    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world']]) {
+  test('webgpu writes the CPU image (seed and world, Siddon, trilinear and Joseph); auto picks a backend', async () => {
+    for (const extra of [['--renderer', 'siddon'], ['--renderer', 'trilinear', '--geometry', 'world'], ['--renderer', 'joseph']]) {
       const images = [];
       for (const backend of ['cpu', 'webgpu']) {
         const out = path.join(scratch, `${backend}-${extra[1]}.tif`);

@@ -1,7 +1,7 @@
 /**
  * WGSL compute kernels of the WebGPU backend: faithful f32 ports of the CPU kernels in
- * src/render/siddon.ts and src/render/trilinear.ts (same padding, plane-crossing expression,
- * clipping and tie rules), plus the reduction of per-pixel ray gradients to the twelve numbers
+ * src/render/siddon.ts, src/render/trilinear.ts and src/render/joseph.ts (same padding,
+ * plane-crossing and slice expressions, clipping and tie rules), plus the reduction of per-pixel ray gradients to the twelve numbers
  * of a {@link RayGridGradient}.
  *
  * Layout shared by every kernel:
@@ -11,11 +11,15 @@
  *   rowStep, columnStep (the host computes both differences in f64, so the shader starts from
  *   small, accurate numbers).
  * - images: [pose][pixel]; ray gradients: [pose][pixel][6] = (∂I/∂a, ∂I/∂b), as the CPU kernels.
- * One invocation renders one pixel: global id x is the pixel, y the pose (workgroups of 64).
+ * - `pixelList` (sparse renders, `params.sparse` ≠ 0): the detector pixels to render, u32
+ *   row·width + column; images and ray gradients are then compact, [pose][list entry].
+ * One invocation renders one pixel: global id x is the pixel (or list entry), y the pose
+ * (workgroups of 64).
  *
  * Two deliberate differences from the CPU code: arithmetic is f32 (so images agree to about
  * 1e-6 relative, not bit for bit), and there is no empty-space skipping (which on the CPU changes
- * no value, only speed; trilinear rays are still clipped to the occupied cells' box).
+ * no value, only speed; trilinear and Joseph rays are still clipped to the occupied cells' box).
+ * Joseph reads f32 densities: the grid's compact storage, decoded on upload (webgpu-backend.ts).
  * With `reduceMax` the forward kernels compute the maximum-intensity projections of
  * src/render/maximum-intensity.ts instead (no gradient).
  */
@@ -33,12 +37,23 @@ struct Parameters {
   height: i32, px: i32, pxy: i32, fixedCount: i32,
   dx: f32, dy: f32, dz: f32, step: f32,
   poseCount: u32, blocks: u32, pixelCount: u32, reduceMax: u32,
-  lowX: f32, lowY: f32, lowZ: f32, unused1: f32,
+  lowX: f32, lowY: f32, lowZ: f32, sparse: u32,
   highX: f32, highY: f32, highZ: f32, unused2: f32,
 };
 const WORKGROUP: u32 = ${WORKGROUP_SIZE}u;
 /** Stands in for +∞: α of every plane of an axis the ray does not move along. */
 const FAR: f32 = 3.0e38;
+`;
+
+/**
+ * Invocation → detector pixel: the identity, or (sparse renders) the index'th entry of the
+ * uploaded pixel list. Outputs are compact: one value per listed pixel, in the list's order.
+ */
+const DETECTOR_PIXEL = /* wgsl */ `
+fn detectorPixel(index: u32) -> u32 {
+  if (params.sparse != 0u) { return pixelList[index]; }
+  return index;
+}
 `;
 
 /** Bindings and the pixel → ray step common to the render kernels. */
@@ -48,6 +63,8 @@ ${PARAMETERS}
 @group(0) @binding(1) var<uniform> params: Parameters;
 @group(0) @binding(2) var<storage, read> rays: array<f32>;
 @group(0) @binding(3) var<storage, read_write> images: array<f32>;
+@group(0) @binding(5) var<storage, read> pixelList: array<u32>;
+${DETECTOR_PIXEL}
 
 struct Ray { a: vec3f, b: vec3f };
 
@@ -156,9 +173,10 @@ fn gather(total: f32, density: f32, segment: f32) -> f32 {
 }
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3u) {
-  let pixel = id.x;
+  let index = id.x;
   let pose = id.y;
-  if (pixel >= params.pixelCount || pose >= params.poseCount) { return; }
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
   let row = i32(pixel / u32(params.width));
   let column = i32(pixel) - row * params.width;
   let ray = pixelRay(pose, row, column);
@@ -207,7 +225,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   }
   var value = sum * length(b);
   if (maximum) { value = select(sum, 0.0, sum == -FAR); }
-  images[pose * params.pixelCount + pixel] = value;
+  images[pose * params.pixelCount + index] = value;
 }
 `;
 
@@ -218,9 +236,10 @@ ${RENDER_PRELUDE}
 ${SIDDON_SETUP}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3u) {
-  let pixel = id.x;
+  let index = id.x;
   let pose = id.y;
-  if (pixel >= params.pixelCount || pose >= params.poseCount) { return; }
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
   let row = i32(pixel / u32(params.width));
   let column = i32(pixel) - row * params.width;
   let ray = pixelRay(pose, row, column);
@@ -295,10 +314,10 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   }
   let rayLength = length(b);
   let value = sum * rayLength;
-  images[pose * params.pixelCount + pixel] = value;
+  images[pose * params.pixelCount + index] = value;
   var lengthTerm = 0.0;
   if (rayLength > 0.0) { lengthTerm = value / (rayLength * rayLength); }
-  let g = 6u * (pose * params.pixelCount + pixel);
+  let g = 6u * (pose * params.pixelCount + index);
   let byA = -rayLength * cross;
   let byB = -rayLength * crossAlpha + lengthTerm * b;
   rayGradients[g] = byA.x; rayGradients[g + 1u] = byA.y; rayGradients[g + 2u] = byA.z;
@@ -306,13 +325,8 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 }
 `;
 
-/** The trilinear kernels' clip to the field's support and their sample count (as renderTrilinear). */
-const TRILINEAR_SETUP = /* wgsl */ `
-struct Trilinear {
-  hit: bool, entry: f32, exit: f32, entryAxis: i32, exitAxis: i32, count: i32, h: f32, first: i32, last: i32,
-};
-
-/** The slab clip of clipRayToBox, remembering which axis set the entry and the exit. */
+/** The slab clip of clipRayToBox (src/render/ray-clip.ts), remembering which axis set the entry and the exit. */
+const CLIP_TO_BOX = /* wgsl */ `
 fn clipToBox(a: vec3f, b: vec3f, low: vec3f, high: vec3f) -> vec4f {
   var entry = 0.0;
   var exit = 1.0;
@@ -332,6 +346,14 @@ fn clipToBox(a: vec3f, b: vec3f, low: vec3f, high: vec3f) -> vec4f {
   }
   return vec4f(entry, exit, f32(entryAxis), f32(exitAxis));
 }
+`;
+
+/** The trilinear kernels' clip to the field's support and their sample count (as renderTrilinear). */
+const TRILINEAR_SETUP = /* wgsl */ `
+${CLIP_TO_BOX}
+struct Trilinear {
+  hit: bool, entry: f32, exit: f32, entryAxis: i32, exitAxis: i32, count: i32, h: f32, first: i32, last: i32,
+};
 
 fn trilinearSetup(ray: Ray) -> Trilinear {
   var t: Trilinear;
@@ -366,16 +388,16 @@ fn cellOf(position: vec3f) -> vec3i {
 }
 `;
 
-/** Trilinear DRR by the midpoint rule (renderTrilinear). */
 /** Trilinear DRR by the midpoint rule (renderTrilinear); with reduceMax, the trilinear MIP (renderTrilinearMaximum). */
 export const TRILINEAR_FORWARD = /* wgsl */ `
 ${RENDER_PRELUDE}
 ${TRILINEAR_SETUP}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3u) {
-  let pixel = id.x;
+  let index = id.x;
   let pose = id.y;
-  if (pixel >= params.pixelCount || pose >= params.poseCount) { return; }
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
   let row = i32(pixel / u32(params.width));
   let column = i32(pixel) - row * params.width;
   let ray = pixelRay(pose, row, column);
@@ -409,7 +431,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     }
     value = select(sum * t.h * length(ray.b), sum, maximum);
   }
-  images[pose * params.pixelCount + pixel] = value;
+  images[pose * params.pixelCount + index] = value;
 }
 `;
 
@@ -420,14 +442,15 @@ ${RENDER_PRELUDE}
 ${TRILINEAR_SETUP}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) id: vec3u) {
-  let pixel = id.x;
+  let index = id.x;
   let pose = id.y;
-  if (pixel >= params.pixelCount || pose >= params.poseCount) { return; }
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
   let row = i32(pixel / u32(params.width));
   let column = i32(pixel) - row * params.width;
   let ray = pixelRay(pose, row, column);
   let t = trilinearSetup(ray);
-  let out = pose * params.pixelCount + pixel;
+  let out = pose * params.pixelCount + index;
   let g = 6u * out;
   if (!t.hit) {
     images[out] = 0.0;
@@ -497,6 +520,242 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 `;
 
 /**
+ * Joseph's set-up (JosephRays.begin in joseph.ts): the clip to the interpolated field's support
+ * (the box grown by half a voxel, less the CPU's inset of a millionth of a voxel), the dominant
+ * axis m (ties to the earlier axis), the slice coefficients α = c₀ + i·c₁, the in-slice positions
+ * g = p + i·q along u and v (padded index units) and the slices to visit, made exact with the
+ * CPU's estimate-then-fix. Rays are also limited to the slices near the occupied cells' box (as
+ * the trilinear kernels, by a margin far beyond rounding; not for maximum-intensity projections,
+ * which the CPU renders without it): samples outside it are exactly zero.
+ */
+const JOSEPH_SETUP = /* wgsl */ `
+${CLIP_TO_BOX}
+struct Joseph {
+  hit: bool,               // false: the ray misses the support or has no length
+  main: i32, u: i32, v: i32,
+  c0: f32, c1: f32, weight: f32, rayLength: f32,
+  pu: f32, qu: f32, pv: f32, qv: f32,
+  first: i32, end: i32, step: i32, count: i32,
+};
+
+/** Whether α lies on the inner side of the boundary that low (rising: entry) or high slice indices leave by. */
+fn insideLow(alpha: f32, rising: bool, entry: f32, exit: f32) -> bool {
+  return select(alpha <= exit, alpha >= entry, rising);
+}
+fn insideHigh(alpha: f32, rising: bool, entry: f32, exit: f32) -> bool {
+  return select(alpha >= entry, alpha <= exit, rising);
+}
+
+/** lowestSlice of joseph.ts: the lowest slice in [0, last + 1] inside the clipped segment. */
+fn lowestSlice(c0: f32, c1: f32, entry: f32, exit: f32, last: i32) -> i32 {
+  let rising = c1 > 0.0;
+  let estimate = ceil((select(exit, entry, rising) - c0) / c1);
+  var i = i32(clamp(estimate, 0.0, f32(last + 1)));
+  for (var guard = 0; guard <= last + 1; guard++) {
+    if (i > 0 && insideLow(c0 + f32(i - 1) * c1, rising, entry, exit)) { i--; } else { break; }
+  }
+  for (var guard = 0; guard <= last + 1; guard++) {
+    if (i <= last && !insideLow(c0 + f32(i) * c1, rising, entry, exit)) { i++; } else { break; }
+  }
+  return i;
+}
+
+/** highestSlice of joseph.ts: the highest slice in [−1, last] inside the clipped segment. */
+fn highestSlice(c0: f32, c1: f32, entry: f32, exit: f32, last: i32) -> i32 {
+  let rising = c1 > 0.0;
+  let estimate = floor((select(entry, exit, rising) - c0) / c1);
+  var i = i32(clamp(estimate, -1.0, f32(last)));
+  for (var guard = 0; guard <= last + 1; guard++) {
+    if (i < last && insideHigh(c0 + f32(i + 1) * c1, rising, entry, exit)) { i++; } else { break; }
+  }
+  for (var guard = 0; guard <= last + 1; guard++) {
+    if (i >= 0 && !insideHigh(c0 + f32(i) * c1, rising, entry, exit)) { i--; } else { break; }
+  }
+  return i;
+}
+
+/** The padded-grid stride of an axis. */
+fn strideOf(axis: i32) -> i32 {
+  if (axis == 0) { return 1; }
+  if (axis == 1) { return params.px; }
+  return params.pxy;
+}
+
+fn josephSetup(ray: Ray) -> Joseph {
+  var j: Joseph;
+  j.hit = false;
+  j.first = 0; j.end = 0; j.step = 1; j.count = 0;
+  let a = ray.a;
+  let b = ray.b;
+  let d = vec3f(params.dx, params.dy, params.dz);
+  let n = vec3i(params.nx, params.ny, params.nz);
+  let inset = 1e-6;
+  let support = clipToBox(a, b, -(0.5 - inset) * d, (vec3f(n) + (0.5 - inset)) * d);
+  if (!(support.y > support.x)) { return j; }
+  let inverse = 1.0 / d;
+  let sizes = abs(b) * inverse;
+  var main = 0; var u = 1; var v = 2;
+  if (sizes.y > sizes.x && sizes.y >= sizes.z) { main = 1; u = 0; v = 2; }
+  else if (sizes.z > sizes.x && sizes.z > sizes.y) { main = 2; u = 0; v = 1; }
+  let bm = b[main];
+  if (bm == 0.0) { return j; }
+  let bu = b[u];
+  let bv = b[v];
+  let dm = d[main];
+  let c0 = (0.5 * dm - a[main]) / bm;
+  let c1 = dm / bm;
+  j.hit = true;
+  j.main = main; j.u = u; j.v = v;
+  j.c0 = c0; j.c1 = c1;
+  j.rayLength = length(b);
+  j.weight = j.rayLength * abs(c1);
+  j.pu = (a[u] + c0 * bu) * inverse[u] + 0.5; j.qu = c1 * bu * inverse[u];
+  j.pv = (a[v] + c0 * bv) * inverse[v] + 0.5; j.qv = c1 * bv * inverse[v];
+  let last = n[main] - 1;
+  var low = lowestSlice(c0, c1, support.x, support.y, last);
+  var high = highestSlice(c0, c1, support.x, support.y, last);
+  if (params.reduceMax == 0u) {
+    let occupied = clipToBox(a, b, vec3f(params.lowX, params.lowY, params.lowZ), vec3f(params.highX, params.highY, params.highZ));
+    if (!(occupied.y > occupied.x)) {
+      high = low - 1;
+    } else {
+      let margin = 1e-4;
+      let near = (occupied.x - margin - c0) / c1;
+      let far = (occupied.y + margin - c0) / c1;
+      let lowest = ceil(min(near, far));
+      let highest = floor(max(near, far));
+      if (lowest > f32(low)) { low = i32(min(lowest, f32(last + 1))); }
+      if (highest < f32(high)) { high = i32(max(highest, -1.0)); }
+    }
+  }
+  if (high < low) { high = low - 1; }
+  j.count = high - low + 1;
+  if (bm > 0.0) { j.step = 1; j.first = low; j.end = high + 1; }
+  else { j.step = -1; j.first = high; j.end = low - 1; }
+  return j;
+}
+
+/** The padded index of slice i's bilinear cell and its weights (wu, wv); positions clamped into the padded grid. */
+struct JosephSample { base: i32, wu: f32, wv: f32 };
+fn josephSample(j: Joseph, i: i32, strideM: i32, strideU: i32, strideV: i32, lastU: i32, lastV: i32) -> JosephSample {
+  let gu = j.pu + f32(i) * j.qu;
+  let gv = j.pv + f32(i) * j.qv;
+  let cellU = clamp(i32(floor(gu)), 0, lastU);
+  let cellV = clamp(i32(floor(gv)), 0, lastV);
+  return JosephSample((i + 1) * strideM + cellU * strideU + cellV * strideV, gu - f32(cellU), gv - f32(cellV));
+}
+`;
+
+/** Joseph DRR (renderJoseph); with reduceMax, the Joseph MIP (renderJosephMaximum). */
+export const JOSEPH_FORWARD = /* wgsl */ `
+${RENDER_PRELUDE}
+${JOSEPH_SETUP}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  let index = id.x;
+  let pose = id.y;
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
+  let row = i32(pixel / u32(params.width));
+  let column = i32(pixel) - row * params.width;
+  let ray = pixelRay(pose, row, column);
+  let j = josephSetup(ray);
+  let maximum = params.reduceMax != 0u;
+  var value = 0.0;
+  if (j.hit && j.count > 0) {
+    let n = vec3i(params.nx, params.ny, params.nz);
+    let strideM = strideOf(j.main);
+    let strideU = strideOf(j.u);
+    let strideV = strideOf(j.v);
+    let lastU = n[j.u];
+    let lastV = n[j.v];
+    var sum = select(0.0, -FAR, maximum);
+    for (var i = j.first; i != j.end; i += j.step) {
+      let s = josephSample(j, i, strideM, strideU, strideV, lastU, lastV);
+      let c00 = volume[s.base]; let c10 = volume[s.base + strideU];
+      let c01 = volume[s.base + strideV]; let c11 = volume[s.base + strideU + strideV];
+      let c0 = c00 + s.wu * (c10 - c00);
+      let c1 = c01 + s.wu * (c11 - c01);
+      let interpolated = c0 + s.wv * (c1 - c0);
+      if (maximum) { sum = max(sum, interpolated); } else { sum += interpolated; }
+    }
+    value = select(sum * j.weight, sum, maximum);
+  }
+  images[pose * params.pixelCount + index] = value;
+}
+`;
+
+/** Joseph with (∂I/∂a, ∂I/∂b) per pixel (renderJosephWithRayGradients). */
+export const JOSEPH_GRADIENT = /* wgsl */ `
+${RENDER_PRELUDE}
+@group(0) @binding(4) var<storage, read_write> rayGradients: array<f32>;
+${JOSEPH_SETUP}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  let index = id.x;
+  let pose = id.y;
+  if (index >= params.pixelCount || pose >= params.poseCount) { return; }
+  let pixel = detectorPixel(index);
+  let row = i32(pixel / u32(params.width));
+  let column = i32(pixel) - row * params.width;
+  let ray = pixelRay(pose, row, column);
+  let j = josephSetup(ray);
+  let out = pose * params.pixelCount + index;
+  let g = 6u * out;
+  if (!j.hit) {
+    images[out] = 0.0;
+    for (var q = 0u; q < 6u; q++) { rayGradients[g + q] = 0.0; }
+    return;
+  }
+  let n = vec3i(params.nx, params.ny, params.nz);
+  let strideM = strideOf(j.main);
+  let strideU = strideOf(j.u);
+  let strideV = strideOf(j.v);
+  let lastU = n[j.u];
+  let lastV = n[j.v];
+  var sum = 0.0;
+  // Σ ∂μ/∂g and Σ i·∂μ/∂g along u and v, in padded index units.
+  var gradientU = 0.0; var gradientV = 0.0; var momentU = 0.0; var momentV = 0.0;
+  for (var i = j.first; i != j.end; i += j.step) {
+    let s = josephSample(j, i, strideM, strideU, strideV, lastU, lastV);
+    let c00 = volume[s.base]; let c10 = volume[s.base + strideU];
+    let c01 = volume[s.base + strideV]; let c11 = volume[s.base + strideU + strideV];
+    let c0 = c00 + s.wu * (c10 - c00);
+    let c1 = c01 + s.wu * (c11 - c01);
+    sum += c0 + s.wv * (c1 - c0);
+    let derivativeU = (c10 - c00) * (1.0 - s.wv) + (c11 - c01) * s.wv;
+    let derivativeV = c1 - c0;
+    gradientU += derivativeU; gradientV += derivativeV;
+    momentU += f32(i) * derivativeU; momentV += f32(i) * derivativeV;
+  }
+  let b = ray.b;
+  let weight = j.weight;
+  let value = sum * weight;
+  images[out] = value;
+  let d = vec3f(params.dx, params.dy, params.dz);
+  let bm = b[j.main]; let bu = b[j.u]; let bv = b[j.v];
+  let scaleU = weight / d[j.u];
+  let scaleV = weight / d[j.v];
+  let daU = scaleU * gradientU;
+  let daV = scaleV * gradientV;
+  let dbU = scaleU * (j.c0 * gradientU + j.c1 * momentU);
+  let dbV = scaleV * (j.c0 * gradientV + j.c1 * momentV);
+  let squaredLength = j.rayLength * j.rayLength;
+  let lengthTerm = value / squaredLength;
+  var byA = vec3f(0.0);
+  var byB = vec3f(0.0);
+  byA[j.main] = -(bu * daU + bv * daV) / bm;
+  byA[j.u] = daU;
+  byA[j.v] = daV;
+  byB[j.main] = -(bu * dbU + bv * dbV) / bm + value * (bm / squaredLength - 1.0 / bm);
+  byB[j.u] = dbU + lengthTerm * bu;
+  byB[j.v] = dbV + lengthTerm * bv;
+  rayGradients[g] = byA.x; rayGradients[g + 1u] = byA.y; rayGradients[g + 2u] = byA.z;
+  rayGradients[g + 3u] = byB.x; rayGradients[g + 4u] = byB.y; rayGradients[g + 5u] = byB.z;
+}
+`;
+
+/**
  * First reduction stage: per workgroup of 64 pixels of one pose, the weighted sums
  *   Σ w·(∂I/∂a − ∂I/∂b), Σ w·∂I/∂b, Σ w·r'·∂I/∂b, Σ w·c'·∂I/∂b
  * with r', c' the row and column measured from the detector centre (smaller terms, less f32
@@ -508,6 +767,8 @@ ${PARAMETERS}
 @group(0) @binding(1) var<uniform> params: Parameters;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(4) var<storage, read> pixelList: array<u32>;
+${DETECTOR_PIXEL}
 var<workgroup> scratch: array<f32, ${12 * WORKGROUP_SIZE}>;
 
 @compute @workgroup_size(${WORKGROUP_SIZE})
@@ -520,8 +781,9 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local
     let out = pose * params.pixelCount + pixel;
     let w = weights[out];
     if (w != 0.0) {
-      let row = f32(pixel / u32(params.width)) - 0.5 * f32(params.height - 1);
-      let column = f32(pixel % u32(params.width)) - 0.5 * f32(params.width - 1);
+      let detector = detectorPixel(pixel);
+      let row = f32(detector / u32(params.width)) - 0.5 * f32(params.height - 1);
+      let column = f32(detector % u32(params.width)) - 0.5 * f32(params.width - 1);
       let g = 6u * out;
       let byA = vec3f(rayGradients[g], rayGradients[g + 1u], rayGradients[g + 2u]);
       let byB = vec3f(rayGradients[g + 3u], rayGradients[g + 4u], rayGradients[g + 5u]);

@@ -18,6 +18,8 @@ import type { RayGridGradient } from '../../geometry/camera.js';
 import type { RenderSettings } from '../renderer.js';
 import { defaultTrilinearStep } from '../trilinear.js';
 import {
+  JOSEPH_FORWARD,
+  JOSEPH_GRADIENT,
   PARAMETER_WORDS,
   REDUCE_PARTIALS,
   REDUCE_PIXELS,
@@ -80,6 +82,33 @@ export interface WebGPUImages {
 /** Which kernel a pipeline runs. */
 type KernelName = 'forward' | 'gradient' | 'reducePixels' | 'reducePartials';
 
+/**
+ * A detector pixel list on the device (sparse renders), kept for the next render with the same
+ * list: the same object with the same contents is not uploaded again.
+ */
+interface PixelListBuffer {
+  /** The caller's list (compared by identity, then by content). */
+  source: ArrayLike<number>;
+  /** Its validated contents, as uploaded. */
+  copy: Uint32Array;
+  buffer: GPUBuffer;
+}
+
+/** The pixels of one batch: the whole detector, or a list. */
+interface BatchPixels {
+  /** Detector size (rows and columns of the rays). */
+  readonly height: number;
+  readonly width: number;
+  /** Pixels rendered per image: height·width, or the list's length. */
+  readonly count: number;
+  /** The list on the device, or a placeholder buffer when `sparse` is false. */
+  readonly list: GPUBuffer;
+  readonly sparse: boolean;
+}
+
+/** The two independent buffer sets (see {@link WebGPUBackend}). */
+type BufferSet = 'forward' | 'gradient';
+
 /** Buffers sized for a batch; grown on demand, reused between renders. */
 interface BatchBuffers {
   poses: number;
@@ -120,9 +149,13 @@ export class WebGPUBackend {
    * stay resident for a later reduction), so a forward batch in between never disturbs them.
    */
   #buffers: { forward: BatchBuffers | null; gradient: BatchBuffers | null } = { forward: null, gradient: null };
+  /** The last pixel list of each set (sparse renders). */
+  #pixelLists: { forward: PixelListBuffer | null; gradient: PixelListBuffer | null } = { forward: null, gradient: null };
+  /** Bound in place of a pixel list by whole-detector renders. */
+  readonly #noPixels: GPUBuffer;
   #queue: Promise<unknown> = Promise.resolve();
   /** Poses and pixels of the last `renderForGradient` (whose ray gradients are on the device). */
-  #resident: { poses: number; height: number; width: number } | null = null;
+  #resident: { poses: number; pixels: BatchPixels } | null = null;
   #destroyed = false;
 
   private constructor(device: GPUDevice, grid: DensityGrid, settings: RenderSettings, description: string) {
@@ -142,8 +175,17 @@ export class WebGPUBackend {
     }
     // Written while mapped at creation: works whatever backs the data (a SharedArrayBuffer too).
     this.#volume = device.createBuffer({ size: Math.max(4, bytes), usage: STORAGE, mappedAtCreation: true, label: 'drrkit volume' });
-    new Float32Array(this.#volume.getMappedRange()).set(grid.data);
+    const mapped = new Float32Array(this.#volume.getMappedRange());
+    const compact = settings.renderer === 'joseph' ? grid.compact : null;
+    if (compact != null && compact.maximumError > 0) {
+      // The CPU Joseph kernel reads the compact densities s·(q − q₀): upload those.
+      const { data, scale, zero } = compact;
+      for (let index = 0; index < data.length; index++) mapped[index] = scale * (data[index] - zero);
+    } else {
+      mapped.set(grid.data);
+    }
     this.#volume.unmap();
+    this.#noPixels = device.createBuffer({ size: 4, usage: STORAGE, label: 'drrkit no pixel list' });
     this.#parameterWords = new ArrayBuffer(4 * PARAMETER_WORDS);
     this.#parameters = device.createBuffer({ size: 4 * PARAMETER_WORDS, usage: UNIFORM | COPY_DST, label: 'drrkit parameters' });
     this.#writeStaticParameters(grid);
@@ -154,10 +196,11 @@ export class WebGPUBackend {
    * the volume exceeds the device's storage-buffer limit or a kernel fails to compile.
    */
   static async create(device: GPUDevice, grid: DensityGrid, settings: RenderSettings, description = 'WebGPU'): Promise<WebGPUBackend> {
+    const kernels = { siddon: [SIDDON_FORWARD, SIDDON_GRADIENT], trilinear: [TRILINEAR_FORWARD, TRILINEAR_GRADIENT], joseph: [JOSEPH_FORWARD, JOSEPH_GRADIENT] }[settings.renderer];
+    if (kernels === undefined) throw new DrrkitError(`WebGPU: no kernel for the renderer "${String(settings.renderer)}"`, 'renderer');
     const backend = new WebGPUBackend(device, grid, settings, description);
-    const trilinear = settings.renderer === 'trilinear';
-    await backend.#compile('forward', trilinear ? TRILINEAR_FORWARD : SIDDON_FORWARD);
-    await backend.#compile('gradient', trilinear ? TRILINEAR_GRADIENT : SIDDON_GRADIENT);
+    await backend.#compile('forward', kernels[0]);
+    await backend.#compile('gradient', kernels[1]);
     await backend.#compile('reducePixels', REDUCE_PIXELS);
     await backend.#compile('reducePartials', REDUCE_PARTIALS);
     return backend;
@@ -190,7 +233,7 @@ export class WebGPUBackend {
     floats[8] = dx; floats[9] = dy; floats[10] = dz;
     floats[11] = sampling.stepMm ?? defaultTrilinearStep(grid);
     new Uint32Array(this.#parameterWords)[15] = this.settings.reduce === 'max' ? 1 : 0;
-    if (this.settings.renderer === 'trilinear') {
+    if (this.settings.renderer === 'trilinear' || this.settings.renderer === 'joseph') {
       const empty = buildEmptySpace(grid);
       const bounds = empty.cellBounds;
       if (empty.occupied) {
@@ -211,29 +254,62 @@ export class WebGPUBackend {
     return result;
   }
 
-  /** Checks a batch: one detector size for every pose. */
-  #checkRays(rays: readonly RayGrid[]): { height: number; width: number } {
+  /**
+   * Checks a batch (one detector size for every pose) and its pixels: the whole detector, or
+   * `pixels` (indices row·width + column), uploaded to the set's list buffer unless it is the
+   * list of the set's last render.
+   */
+  #checkRays(rays: readonly RayGrid[], pixels: ArrayLike<number> | null | undefined, set: BufferSet): BatchPixels {
     if (rays.length === 0) throw new DrrkitError('WebGPU: no rays to render', 'poses');
     const { height, width } = rays[0];
     for (const grid of rays) {
       if (grid.height !== height || grid.width !== width) throw new DrrkitError('WebGPU: every pose of a batch needs the same detector size', 'poses');
     }
-    const groups = Math.ceil((height * width) / WORKGROUP_SIZE);
+    const count = pixels == null ? height * width : pixels.length;
+    const groups = Math.ceil(count / WORKGROUP_SIZE);
     const maximum = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (groups > maximum || rays.length > maximum) {
-      throw new DrrkitError(`WebGPU: ${rays.length} image(s) of ${height}×${width} pixels exceed the adapter's dispatch limit`, 'detector');
+      throw new DrrkitError(`WebGPU: ${rays.length} image(s) of ${count} pixels exceed the adapter's dispatch limit`, 'detector');
     }
-    return { height, width };
+    if (pixels == null) return { height, width, count, list: this.#noPixels, sparse: false };
+    return { height, width, count, list: this.#pixelListBuffer(set, pixels, height * width), sparse: true };
   }
 
-  /** Buffers for `poses` images of `pixels` pixels (with gradient buffers when `gradients`). */
-  #ensureBuffers(poses: number, pixels: number, gradients: boolean): BatchBuffers {
+  /** The device copy of a pixel list for `set` (validated; uploaded when it is not the set's last list). */
+  #pixelListBuffer(set: BufferSet, pixels: ArrayLike<number>, detectorPixels: number): GPUBuffer {
+    const cached = this.#pixelLists[set];
+    if (cached !== null && cached.source === pixels && cached.copy.length === pixels.length && cached.copy.every((pixel, index) => pixel === pixels[index])) {
+      return cached.buffer;
+    }
+    if (pixels.length > detectorPixels) throw new DrrkitError(`${pixels.length} pixels listed for a ${detectorPixels}-pixel detector`, 'pixels');
+    const copy = new Uint32Array(pixels.length);
+    for (let index = 0; index < pixels.length; index++) {
+      const pixel = pixels[index];
+      if (!Number.isInteger(pixel) || pixel < 0 || pixel >= detectorPixels) throw new DrrkitError(`pixel index ${pixel} is outside the ${detectorPixels}-pixel detector`, 'pixels');
+      copy[index] = pixel;
+    }
+    let buffer = cached?.buffer;
+    if (buffer === undefined || buffer.size < copy.byteLength) {
+      buffer?.destroy();
+      buffer = this.device.createBuffer({ size: Math.max(4, copy.byteLength), usage: STORAGE | COPY_DST, label: 'drrkit pixel list' });
+    }
+    if (copy.length > 0) this.device.queue.writeBuffer(buffer, 0, copy);
+    this.#pixelLists[set] = { source: pixels, copy, buffer };
+    return buffer;
+  }
+
+  /**
+   * Buffers for `poses` images of `rendered` pixels each (with gradient buffers when
+   * `gradients`); they only grow, so sparse and whole-detector renders can alternate.
+   */
+  #ensureBuffers(poses: number, rendered: number, gradients: boolean): BatchBuffers {
     const set = gradients ? 'gradient' : 'forward';
     let buffers = this.#buffers[set];
-    const fits = buffers !== null && buffers.poses >= poses && buffers.pixels === pixels;
+    const fits = buffers !== null && buffers.poses >= poses && buffers.pixels >= rendered;
     if (!fits) {
+      const count = Math.max(poses, buffers?.poses ?? 0);
+      const pixels = Math.max(1, rendered, buffers?.pixels ?? 0);
       this.#freeBuffers(set);
-      const count = Math.max(poses, buffers?.pixels === pixels ? buffers.poses : 0);
       const device = this.device;
       buffers = {
         poses: count,
@@ -248,6 +324,7 @@ export class WebGPUBackend {
     if (gradients && buffers!.rayGradients === null) {
       const device = this.device;
       const count = buffers!.poses;
+      const pixels = buffers!.pixels;
       const blocks = Math.ceil(pixels / WORKGROUP_SIZE);
       buffers!.rayGradients = device.createBuffer({ size: 24 * count * pixels, usage: STORAGE | COPY_SRC, label: 'drrkit ray gradients' });
       buffers!.weights = device.createBuffer({ size: 4 * count * pixels, usage: STORAGE | COPY_DST, label: 'drrkit weights' });
@@ -258,7 +335,7 @@ export class WebGPUBackend {
     return buffers!;
   }
 
-  #freeBuffers(set: 'forward' | 'gradient'): void {
+  #freeBuffers(set: BufferSet): void {
     const buffers = this.#buffers[set];
     if (buffers === null) return;
     for (const buffer of [buffers.rays, buffers.images, buffers.imagesRead, buffers.rayGradients, buffers.rayGradientsRead, buffers.weights, buffers.partials, buffers.totals, buffers.totalsRead]) {
@@ -269,7 +346,7 @@ export class WebGPUBackend {
   }
 
   /** Writes the rays (shifted to the grid origin; differences in f64) and the batch parameters. */
-  #upload(rays: readonly RayGrid[], buffers: BatchBuffers, height: number, width: number): void {
+  #upload(rays: readonly RayGrid[], buffers: BatchBuffers, pixels: BatchPixels): void {
     const data = new Float32Array(12 * rays.length);
     const [ox, oy, oz] = this.origin;
     rays.forEach((grid, pose) => {
@@ -283,25 +360,28 @@ export class WebGPUBackend {
       }
     });
     this.device.queue.writeBuffer(buffers.rays, 0, data);
-    this.#writeBatchParameters(rays.length, height, width);
+    this.#writeBatchParameters(rays.length, pixels);
   }
 
   /** Writes the batch's size into the uniform block (before each submission that needs it). */
-  #writeBatchParameters(poses: number, height: number, width: number): void {
+  #writeBatchParameters(poses: number, pixels: BatchPixels): void {
     const ints = new Int32Array(this.#parameterWords);
     const words = new Uint32Array(this.#parameterWords);
-    ints[3] = width; ints[4] = height;
+    ints[3] = pixels.width; ints[4] = pixels.height;
     words[12] = poses;
-    words[13] = Math.ceil((height * width) / WORKGROUP_SIZE);
-    words[14] = height * width;
+    words[13] = Math.ceil(pixels.count / WORKGROUP_SIZE);
+    words[14] = pixels.count;
+    words[19] = pixels.sparse ? 1 : 0;
     this.device.queue.writeBuffer(this.#parameters, 0, this.#parameterWords);
   }
 
-  #dispatch(encoder: GPUCommandEncoder, name: KernelName, entries: GPUBuffer[], x: number, y: number): void {
+  /** Encodes one kernel; `entries[binding]` is the buffer bound there (holes: unused bindings). */
+  #dispatch(encoder: GPUCommandEncoder, name: KernelName, entries: (GPUBuffer | undefined)[], x: number, y: number): void {
+    if (x === 0 || y === 0) return;
     const pipeline = this.#pipelines.get(name)!;
     const bindGroup = this.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: entries.flatMap((buffer, binding) => (buffer === undefined ? [] : [{ binding, resource: { buffer } }])),
     });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
@@ -312,6 +392,7 @@ export class WebGPUBackend {
 
   /** Copies `bytes` of `source` into the mappable `target` and reads them back as f32. */
   async #read(target: GPUBuffer, bytes: number): Promise<Float32Array> {
+    if (bytes === 0) return new Float32Array(0);
     await target.mapAsync(MAP_MODE_READ, 0, bytes);
     const copy = new Float32Array(target.getMappedRange(0, bytes).slice(0));
     target.unmap();
@@ -319,127 +400,129 @@ export class WebGPUBackend {
   }
 
   /** Encodes a render of the uploaded rays (forward or with ray gradients) and the image copy. */
-  #encodeRender(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: number, gradients: boolean): void {
+  #encodeRender(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: BatchPixels, gradients: boolean): void {
     if (gradients && this.settings.reduce === 'max') {
       throw new DrrkitError('a maximum-intensity projection has no pose gradient in drrkit; register with reduce "sum"', 'reduce');
     }
-    const groups = Math.ceil(pixels / WORKGROUP_SIZE);
+    const groups = Math.ceil(pixels.count / WORKGROUP_SIZE);
     if (gradients) {
-      this.#dispatch(encoder, 'gradient', [this.#volume, this.#parameters, buffers.rays, buffers.images, buffers.rayGradients!], groups, poses);
+      this.#dispatch(encoder, 'gradient', [this.#volume, this.#parameters, buffers.rays, buffers.images, buffers.rayGradients!, pixels.list], groups, poses);
     } else {
-      this.#dispatch(encoder, 'forward', [this.#volume, this.#parameters, buffers.rays, buffers.images], groups, poses);
+      this.#dispatch(encoder, 'forward', [this.#volume, this.#parameters, buffers.rays, buffers.images, undefined, pixels.list], groups, poses);
     }
-    encoder.copyBufferToBuffer(buffers.images, 0, buffers.imagesRead, 0, 4 * poses * pixels);
+    if (pixels.count > 0) encoder.copyBufferToBuffer(buffers.images, 0, buffers.imagesRead, 0, 4 * poses * pixels.count);
   }
 
   /** Encodes the reduction of the resident ray gradients with the uploaded weights to 12 numbers per pose. */
-  #encodeReduction(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: number): void {
-    const groups = Math.ceil(pixels / WORKGROUP_SIZE);
-    this.#dispatch(encoder, 'reducePixels', [buffers.rayGradients!, this.#parameters, buffers.weights!, buffers.partials!], groups, poses);
+  #encodeReduction(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: BatchPixels): void {
+    const groups = Math.ceil(pixels.count / WORKGROUP_SIZE);
+    this.#dispatch(encoder, 'reducePixels', [buffers.rayGradients!, this.#parameters, buffers.weights!, buffers.partials!, pixels.list], groups, poses);
     this.#dispatch(encoder, 'reducePartials', [buffers.partials!, this.#parameters, buffers.totals!], poses, 1);
     encoder.copyBufferToBuffer(buffers.totals!, 0, buffers.totalsRead!, 0, 48 * poses);
   }
 
-  /** Renders one image per ray grid in one submission; the result is [pose][row][column]. */
-  render(rays: readonly RayGrid[]): Promise<Float32Array> {
+  /**
+   * Renders one image per ray grid in one submission; the result is [pose][row][column], or with
+   * `pixels` (indices row·width + column; a sparse render) [pose][list entry]: one value per
+   * listed pixel, in the list's order. A list is uploaded once and reused while the same array
+   * with the same contents is passed again.
+   */
+  render(rays: readonly RayGrid[], pixels?: ArrayLike<number> | null): Promise<Float32Array> {
     return this.#serialized(async () => {
-      const { height, width } = this.#checkRays(rays);
-      const pixels = height * width;
-      const buffers = this.#ensureBuffers(rays.length, pixels, false);
-      this.#upload(rays, buffers, height, width);
+      const batch = this.#checkRays(rays, pixels, 'forward');
+      const buffers = this.#ensureBuffers(rays.length, batch.count, false);
+      this.#upload(rays, buffers, batch);
       const encoder = this.device.createCommandEncoder();
-      this.#encodeRender(encoder, buffers, rays.length, pixels, false);
+      this.#encodeRender(encoder, buffers, rays.length, batch, false);
       this.device.queue.submit([encoder.finish()]);
-      return this.#read(buffers.imagesRead, 4 * rays.length * pixels);
+      return this.#read(buffers.imagesRead, 4 * rays.length * batch.count);
     });
   }
 
   /**
-   * Renders one image per ray grid and keeps every pixel's ray gradient on the device, for a
-   * following {@link reduceRayGradients} (the registration loop: the loss weights depend on the
-   * image). Returns the images.
+   * Renders one image per ray grid (or its listed `pixels`, compact as {@link render}) and keeps
+   * every pixel's ray gradient on the device, for a following {@link reduceRayGradients} (the
+   * registration loop: the loss weights depend on the image). Returns the images.
    */
-  renderForGradient(rays: readonly RayGrid[]): Promise<Float32Array> {
+  renderForGradient(rays: readonly RayGrid[], pixels?: ArrayLike<number> | null): Promise<Float32Array> {
     return this.#serialized(async () => {
-      const { height, width } = this.#checkRays(rays);
-      const pixels = height * width;
-      const buffers = this.#ensureBuffers(rays.length, pixels, true);
-      this.#upload(rays, buffers, height, width);
+      const batch = this.#checkRays(rays, pixels, 'gradient');
+      const buffers = this.#ensureBuffers(rays.length, batch.count, true);
+      this.#upload(rays, buffers, batch);
       const encoder = this.device.createCommandEncoder();
-      this.#encodeRender(encoder, buffers, rays.length, pixels, true);
+      this.#encodeRender(encoder, buffers, rays.length, batch, true);
       this.device.queue.submit([encoder.finish()]);
-      this.#resident = { poses: rays.length, height, width };
-      return this.#read(buffers.imagesRead, 4 * rays.length * pixels);
+      this.#resident = { poses: rays.length, pixels: batch };
+      return this.#read(buffers.imagesRead, 4 * rays.length * batch.count);
     });
   }
 
   /**
    * Reduces the ray gradients of the last {@link renderForGradient} with per-pixel weights
-   * ∂L/∂I ([pose][pixel]) on the device; reads back 12 numbers per pose.
+   * ∂L/∂I ([pose][pixel], or [pose][list entry] after a sparse render) on the device; reads back
+   * 12 numbers per pose.
    */
   reduceRayGradients(pixelWeights: ArrayLike<number>): Promise<RayGridGradient[]> {
     return this.#serialized(async () => {
       const resident = this.#resident;
       if (resident === null) throw new DrrkitError('WebGPU: reduceRayGradients needs a renderForGradient first', 'backend');
-      const { poses, height, width } = resident;
-      const pixels = height * width;
-      if (pixelWeights.length !== poses * pixels) {
-        throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${poses} image(s) of ${pixels} pixels`, 'weights');
+      const { poses, pixels } = resident;
+      if (pixelWeights.length !== poses * pixels.count) {
+        throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${poses} image(s) of ${pixels.count} pixels`, 'weights');
       }
       const buffers = this.#buffers.gradient!;
-      this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
-      this.#writeBatchParameters(poses, height, width); // a render in between may have changed them
+      if (pixelWeights.length > 0) this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
+      this.#writeBatchParameters(poses, pixels); // a render in between may have changed them
       const encoder = this.device.createCommandEncoder();
       this.#encodeReduction(encoder, buffers, poses, pixels);
       this.device.queue.submit([encoder.finish()]);
-      return rayGridGradients(await this.#read(buffers.totalsRead!, 48 * poses), poses, height, width);
+      return rayGridGradients(await this.#read(buffers.totalsRead!, 48 * poses), poses, pixels.height, pixels.width);
     });
   }
 
   /**
    * Renders with ray gradients and, in the same submission, reduces them with the given
-   * per-pixel weights ([pose][pixel]): the images and 12 numbers per pose come back, never the
-   * per-pixel gradients.
+   * per-pixel weights ([pose][pixel], or [pose][list entry] with `pixels`): the images and 12
+   * numbers per pose come back, never the per-pixel gradients.
    */
-  renderWithRayGridGradients(rays: readonly RayGrid[], pixelWeights: ArrayLike<number>): Promise<{ images: Float32Array; gradients: RayGridGradient[] }> {
+  renderWithRayGridGradients(rays: readonly RayGrid[], pixelWeights: ArrayLike<number>, pixels?: ArrayLike<number> | null): Promise<{ images: Float32Array; gradients: RayGridGradient[] }> {
     return this.#serialized(async () => {
-      const { height, width } = this.#checkRays(rays);
-      const pixels = height * width;
-      if (pixelWeights.length !== rays.length * pixels) {
-        throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${rays.length} image(s) of ${pixels} pixels`, 'weights');
+      const batch = this.#checkRays(rays, pixels, 'gradient');
+      if (pixelWeights.length !== rays.length * batch.count) {
+        throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${rays.length} image(s) of ${batch.count} pixels`, 'weights');
       }
-      const buffers = this.#ensureBuffers(rays.length, pixels, true);
-      this.#upload(rays, buffers, height, width);
-      this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
+      const buffers = this.#ensureBuffers(rays.length, batch.count, true);
+      this.#upload(rays, buffers, batch);
+      if (pixelWeights.length > 0) this.device.queue.writeBuffer(buffers.weights!, 0, Float32Array.from(pixelWeights));
       const encoder = this.device.createCommandEncoder();
-      this.#encodeRender(encoder, buffers, rays.length, pixels, true);
-      this.#encodeReduction(encoder, buffers, rays.length, pixels);
+      this.#encodeRender(encoder, buffers, rays.length, batch, true);
+      this.#encodeReduction(encoder, buffers, rays.length, batch);
       this.device.queue.submit([encoder.finish()]);
-      this.#resident = { poses: rays.length, height, width };
-      const images = await this.#read(buffers.imagesRead, 4 * rays.length * pixels);
+      this.#resident = { poses: rays.length, pixels: batch };
+      const images = await this.#read(buffers.imagesRead, 4 * rays.length * batch.count);
       const totals = await this.#read(buffers.totalsRead!, 48 * rays.length);
-      return { images, gradients: rayGridGradients(totals, rays.length, height, width) };
+      return { images, gradients: rayGridGradients(totals, rays.length, batch.height, batch.width) };
     });
   }
 
   /**
    * Renders with per-pixel ray gradients and reads them back — (∂I/∂a, ∂I/∂b), six numbers per
-   * pixel, [pose][pixel][6], as the CPU kernels write them (widened to f64).
+   * pixel, [pose][pixel][6] (or [pose][list entry][6]), as the CPU kernels write them (widened
+   * to f64).
    */
-  renderWithRayGradients(rays: readonly RayGrid[]): Promise<{ images: Float32Array; rayGradients: Float64Array }> {
+  renderWithRayGradients(rays: readonly RayGrid[], pixels?: ArrayLike<number> | null): Promise<{ images: Float32Array; rayGradients: Float64Array }> {
     return this.#serialized(async () => {
-      const { height, width } = this.#checkRays(rays);
-      const pixels = height * width;
-      const buffers = this.#ensureBuffers(rays.length, pixels, true);
-      buffers.rayGradientsRead ??= this.device.createBuffer({ size: 24 * buffers.poses * pixels, usage: MAP_READ | COPY_DST, label: 'drrkit ray gradients read' });
-      this.#upload(rays, buffers, height, width);
+      const batch = this.#checkRays(rays, pixels, 'gradient');
+      const buffers = this.#ensureBuffers(rays.length, batch.count, true);
+      buffers.rayGradientsRead ??= this.device.createBuffer({ size: 24 * buffers.poses * buffers.pixels, usage: MAP_READ | COPY_DST, label: 'drrkit ray gradients read' });
+      this.#upload(rays, buffers, batch);
       const encoder = this.device.createCommandEncoder();
-      this.#encodeRender(encoder, buffers, rays.length, pixels, true);
-      encoder.copyBufferToBuffer(buffers.rayGradients!, 0, buffers.rayGradientsRead, 0, 24 * rays.length * pixels);
+      this.#encodeRender(encoder, buffers, rays.length, batch, true);
+      if (batch.count > 0) encoder.copyBufferToBuffer(buffers.rayGradients!, 0, buffers.rayGradientsRead, 0, 24 * rays.length * batch.count);
       this.device.queue.submit([encoder.finish()]);
-      this.#resident = { poses: rays.length, height, width };
-      const images = await this.#read(buffers.imagesRead, 4 * rays.length * pixels);
-      const rayGradients = Float64Array.from(await this.#read(buffers.rayGradientsRead, 24 * rays.length * pixels));
+      this.#resident = { poses: rays.length, pixels: batch };
+      const images = await this.#read(buffers.imagesRead, 4 * rays.length * batch.count);
+      const rayGradients = Float64Array.from(await this.#read(buffers.rayGradientsRead, 24 * rays.length * batch.count));
       return { images, rayGradients };
     });
   }
@@ -453,6 +536,11 @@ export class WebGPUBackend {
     this.#freeBuffers('gradient');
     this.#volume.destroy();
     this.#parameters.destroy();
+    this.#noPixels.destroy();
+    for (const set of ['forward', 'gradient'] as const) {
+      this.#pixelLists[set]?.buffer.destroy();
+      this.#pixelLists[set] = null;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
  * camera) on a GPUDevice. It implements `AsyncDifferentiableRenderer`, so `registerAsync`
  * runs the registration loop on it with the optimizers and losses of the synchronous `register`.
  */
-import type { DRR, Pose } from '../../drr.js';
+import { allocateImages, type DRR, type Pose, type RenderCallOptions } from '../../drr.js';
 import { DrrkitError } from '../../errors.js';
 import type { RayGridGradient } from '../../geometry/camera.js';
 import type { RayGrid } from '../../geometry/detector.js';
@@ -22,8 +22,9 @@ import { WebGPUBackend, type WebGPUDeviceInfo } from './webgpu-backend.js';
 export type GpuRenderableDRR = Pick<DRR, 'grid' | 'settings' | 'detector' | 'pixelCount' | 'rays' | 'intensity' | 'incidentIntensity' | 'transformGradientFromRayGrid'>;
 
 /**
- * A CPU DRR's volume, renderer and camera on WebGPU. Images equal the CPU ones to f32 rounding
- * (about 1e-6 relative); a batch of poses renders in one submission.
+ * A CPU DRR's volume, renderer (Siddon, trilinear or Joseph) and camera on WebGPU. Images equal
+ * the CPU ones to f32 rounding (about 1e-6 relative); a batch of poses renders in one
+ * submission; the CPU's render call options (`pixels`, `region`, `camera`) work the same.
  */
 export class WebGPUDRR implements AsyncDifferentiableRenderer {
   /** The CPU DRR whose volume and camera this renders. */
@@ -32,8 +33,11 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
   readonly backend: WebGPUBackend;
   /** The device and its adapter. */
   readonly deviceInfo: WebGPUDeviceInfo;
-  /** The image from the last {@link renderForGradientAsync} (for the intensity model's chain rule). */
-  #gradientImage: Float32Array | null = null;
+  /**
+   * The last {@link renderForGradientAsync}: its image (for the intensity model's chain rule),
+   * call options, pixel list and pixels per image.
+   */
+  #gradientRender: { image: Float32Array; call: RenderCallOptions | undefined; pixels: Int32Array | null; pixelCount: number } | null = null;
 
   private constructor(source: GpuRenderableDRR, backend: WebGPUBackend, deviceInfo: WebGPUDeviceInfo) {
     this.source = source;
@@ -62,57 +66,149 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
     return this.source.intensity;
   }
 
-  #rays(poses: Pose | readonly Pose[]): RayGrid[] {
+  /** The grid-frame rays of each pose (of the call's region or camera, when given). */
+  #rays(poses: Pose | readonly Pose[], call: RenderCallOptions | undefined): RayGrid[] {
     const list = Array.isArray(poses) ? (poses as readonly Pose[]) : [poses as Pose];
-    return list.map((pose) => this.source.rays(pose));
+    return list.map((pose) => this.source.rays(pose, call));
+  }
+
+  /** The call's pixel list (checked against `region` as the CPU DRR does), or null. */
+  #pixels(call: RenderCallOptions | undefined): ArrayLike<number> | null {
+    if (call?.pixels === undefined) return null;
+    if (call.region) throw new DrrkitError('give either `pixels` or `region` for a render, not both', 'pixels');
+    return call.pixels;
   }
 
   #finish(images: Float32Array): Float32Array {
     return applyIntensityModel(images, this.intensity, this.source.incidentIntensity) as Float32Array;
   }
 
-  /** One image per pose, [pose][row][column], in one submission. */
-  async renderAsync(poses: Pose | readonly Pose[]): Promise<Float32Array> {
-    return this.#finish(await this.backend.render(this.#rays(poses)));
+  /**
+   * Spreads compact sparse values ([pose][list entry][stride]) over whole images
+   * ([pose][pixel][stride], zeros elsewhere): the CPU DRR's layout of a sparse render.
+   */
+  static #scatter<T extends Float32Array | Float64Array>(compact: T, pixels: ArrayLike<number>, poses: number, pixelCount: number, stride: number, out: T): T {
+    const count = pixels.length;
+    for (let pose = 0; pose < poses; pose++) {
+      for (let index = 0; index < count; index++) {
+        const from = stride * (pose * count + index), to = stride * (pose * pixelCount + pixels[index]);
+        for (let k = 0; k < stride; k++) out[to + k] = compact[from + k];
+      }
+    }
+    return out;
+  }
+
+  /** Pixels per image of a call (the region's or the call camera's, else the detector's). */
+  #imagePixels(rays: readonly RayGrid[]): number {
+    return rays[0].height * rays[0].width;
+  }
+
+  /**
+   * One image per pose, [pose][row][column], in one submission. `call` as the CPU DRR's
+   * `render`: `pixels` renders only the listed pixels (one value each on the device; the result
+   * is whole images with zeros elsewhere, as on the CPU), `region` a crop, `camera` another
+   * camera of the same frame.
+   */
+  async renderAsync(poses: Pose | readonly Pose[], call?: RenderCallOptions): Promise<Float32Array> {
+    const pixels = this.#pixels(call);
+    const rays = this.#rays(poses, call);
+    const images = this.#finish(await this.backend.render(rays, pixels));
+    if (pixels === null) return images;
+    const pixelCount = this.#imagePixels(rays);
+    return WebGPUDRR.#scatter(images, pixels, rays.length, pixelCount, 1, allocateImages(rays.length, rays[0].height, rays[0].width));
+  }
+
+  /**
+   * The listed pixels' values only, [pose][list entry] (what the device computes and sends back
+   * for a sparse render), after the intensity model.
+   */
+  async renderPixelsAsync(poses: Pose | readonly Pose[], pixels: ArrayLike<number>, call?: Omit<RenderCallOptions, 'pixels'>): Promise<Float32Array> {
+    if (call?.region) throw new DrrkitError('give either `pixels` or `region` for a render, not both', 'pixels');
+    return this.#finish(await this.backend.render(this.#rays(poses, call), pixels));
   }
 
   /**
    * One image and, per pixel, (∂I/∂a, ∂I/∂b) — the CPU DRRs' `renderWithRayGradients`, read
    * back from the device (six numbers per pixel; prefer {@link parameterGradientAsync}, which
-   * reads back twelve numbers per image).
+   * reads back twelve numbers per image). With `call.pixels`, zeros at the other pixels.
    */
-  async renderWithRayGradientsAsync(pose: Pose): Promise<{ image: Float32Array; rayGradients: Float64Array }> {
-    const { images, rayGradients } = await this.backend.renderWithRayGradients(this.#rays(pose));
-    const image = this.#finish(images);
+  async renderWithRayGradientsAsync(pose: Pose, call?: RenderCallOptions): Promise<{ image: Float32Array; rayGradients: Float64Array }> {
+    const pixels = this.#pixels(call);
+    const rays = this.#rays(pose, call);
+    this.#gradientRender = null;
+    const result = await this.backend.renderWithRayGradients(rays, pixels);
+    let image = this.#finish(result.images);
+    let rayGradients = result.rayGradients;
     applyIntensityModelToRayGradients(image, rayGradients, this.intensity);
+    const pixelCount = this.#imagePixels(rays);
+    if (pixels !== null) {
+      image = WebGPUDRR.#scatter(image, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
+      rayGradients = WebGPUDRR.#scatter(rayGradients, pixels, 1, pixelCount, 6, new Float64Array(6 * pixelCount));
+    }
+    // The device now holds this render's ray gradients: later reductions use them.
+    this.#gradientRender = { image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
     return { image, rayGradients };
   }
 
-  /** Renders one image and keeps its ray gradients on the device for {@link parameterGradientAsync}. */
-  async renderForGradientAsync(pose: Pose): Promise<Float32Array> {
-    const image = this.#finish(await this.backend.renderForGradient(this.#rays(pose)));
-    this.#gradientImage = image;
+  /**
+   * Renders one image and keeps its ray gradients on the device for {@link parameterGradientAsync}
+   * (which then uses this call's options). With `call.pixels` only those pixels are rendered and
+   * their gradients kept; the image has zeros elsewhere, as the CPU's.
+   */
+  async renderForGradientAsync(pose: Pose, call?: RenderCallOptions): Promise<Float32Array> {
+    const pixels = this.#pixels(call);
+    const rays = this.#rays(pose, call);
+    this.#gradientRender = null;
+    const compact = this.#finish(await this.backend.renderForGradient(rays, pixels));
+    const pixelCount = this.#imagePixels(rays);
+    const image = pixels === null ? compact : WebGPUDRR.#scatter(compact, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
+    this.#gradientRender = { image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
     return image;
   }
 
-  /** Per-pixel weights on the line integrals: ∂L/∂I times dI/d(line integral) (−I for Beer–Lambert). */
-  #lineIntegralWeights(pixelWeights: ArrayLike<number>, image: Float32Array | null): ArrayLike<number> {
-    if (this.intensity !== 'beer-lambert') return pixelWeights;
-    if (image === null) throw new DrrkitError('WebGPU: a Beer–Lambert gradient needs its image', 'intensity');
-    const weights = new Float32Array(pixelWeights.length);
-    for (let pixel = 0; pixel < weights.length; pixel++) weights[pixel] = -image[pixel] * pixelWeights[pixel];
+  /**
+   * The device's weights on the line integrals of the rendered pixels (compact for a sparse
+   * render): ∂L/∂I times dI/d(line integral) (−I for Beer–Lambert), from whole-image weights.
+   */
+  #lineIntegralWeights(pixelWeights: ArrayLike<number>, image: Float32Array | null, pixels: ArrayLike<number> | null, pixelCount: number, poses: number): ArrayLike<number> {
+    if (pixelWeights.length !== poses * pixelCount) {
+      throw new DrrkitError(`WebGPU: ${pixelWeights.length} pixel weights given for ${poses} image(s) of ${pixelCount} pixels`, 'weights');
+    }
+    const beerLambert = this.intensity === 'beer-lambert';
+    if (!beerLambert && pixels === null) return pixelWeights;
+    if (beerLambert && image === null) throw new DrrkitError('WebGPU: a Beer–Lambert gradient needs its image', 'intensity');
+    const count = pixels === null ? pixelCount : pixels.length;
+    const weights = new Float32Array(poses * count);
+    for (let pose = 0; pose < poses; pose++) {
+      for (let index = 0; index < count; index++) {
+        const pixel = pose * pixelCount + (pixels === null ? index : pixels[index]);
+        weights[pose * count + index] = beerLambert ? -image![pixel] * pixelWeights[pixel] : pixelWeights[pixel];
+      }
+    }
     return weights;
   }
 
-  /** ∂L/∂(the 12 ray-grid numbers) of the last {@link renderForGradientAsync}, reduced on the device. */
+  /** The last {@link renderForGradientAsync}, or a DrrkitError. */
+  #lastGradientRender(): { image: Float32Array; call: RenderCallOptions | undefined; pixels: Int32Array | null; pixelCount: number } {
+    if (this.#gradientRender === null) throw new DrrkitError('WebGPU: a pose gradient needs a renderForGradientAsync first', 'backend');
+    return this.#gradientRender;
+  }
+
+  /**
+   * ∂L/∂(the 12 ray-grid numbers) of the last {@link renderForGradientAsync}, reduced on the
+   * device; `pixelWeights` has one weight per pixel of the whole image (as the CPU's
+   * `parameterGradient`; only the rendered pixels' are read after a sparse render).
+   */
   async rayGridGradientAsync(pixelWeights: ArrayLike<number>): Promise<RayGridGradient> {
-    const [gradient] = await this.backend.reduceRayGradients(this.#lineIntegralWeights(pixelWeights, this.#gradientImage));
+    const { image, pixels, pixelCount } = this.#lastGradientRender();
+    const [gradient] = await this.backend.reduceRayGradients(this.#lineIntegralWeights(pixelWeights, image, pixels, pixelCount, 1));
     return gradient;
   }
 
   /** ∂L/∂(rotation matrix, translation) of the last {@link renderForGradientAsync} at `pose`. */
   async transformGradientAsync(pose: Pose, pixelWeights: ArrayLike<number>): Promise<TransformGradient> {
-    return this.source.transformGradientFromRayGrid(pose, await this.rayGridGradientAsync(pixelWeights));
+    const { call } = this.#lastGradientRender();
+    return this.source.transformGradientFromRayGrid(pose, await this.rayGridGradientAsync(pixelWeights), call);
   }
 
   /** ∂L/∂(pose parameters) of the last {@link renderForGradientAsync}, from ∂L/∂pixel. */
@@ -122,15 +218,24 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
 
   /**
    * Images and pose-matrix gradients of a batch in one submission, for per-pixel weights known
-   * before rendering ([pose][pixel]; line-integral models only, whose gradient does not depend
-   * on the image).
+   * before rendering ([pose][pixel] over whole images; line-integral models only, whose gradient
+   * does not depend on the image). `call` as {@link renderAsync}.
    */
-  async renderWithTransformGradientsAsync(poses: readonly Pose[], pixelWeights: ArrayLike<number>): Promise<{ images: Float32Array; gradients: TransformGradient[] }> {
+  async renderWithTransformGradientsAsync(poses: readonly Pose[], pixelWeights: ArrayLike<number>, call?: RenderCallOptions): Promise<{ images: Float32Array; gradients: TransformGradient[] }> {
     if (this.intensity === 'beer-lambert') throw new DrrkitError('WebGPU: one-submission gradients need a line-integral model; use renderForGradientAsync', 'intensity');
-    const { images, gradients } = await this.backend.renderWithRayGridGradients(this.#rays(poses), pixelWeights);
+    const pixels = this.#pixels(call);
+    const rays = this.#rays(poses, call);
+    const pixelCount = this.#imagePixels(rays);
+    const weights = this.#lineIntegralWeights(pixelWeights, null, pixels, pixelCount, rays.length);
+    this.#gradientRender = null;
+    const { images, gradients } = await this.backend.renderWithRayGridGradients(rays, weights, pixels);
+    const finished = this.#finish(images);
+    const scattered = pixels === null ? finished : WebGPUDRR.#scatter(finished, pixels, rays.length, pixelCount, 1, allocateImages(rays.length, rays[0].height, rays[0].width));
+    // The device now holds these ray gradients (a later reduction of one pose's needs one pose here).
+    this.#gradientRender = { image: scattered.subarray(0, pixelCount), call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
     return {
-      images: this.#finish(images),
-      gradients: gradients.map((gradient, index) => this.source.transformGradientFromRayGrid(poses[index], gradient)),
+      images: scattered,
+      gradients: gradients.map((gradient, index) => this.source.transformGradientFromRayGrid(poses[index], gradient, call)),
     };
   }
 
