@@ -35,18 +35,20 @@ const ENTRY = 9, EXIT = 10, NEXT_X = 11, NEXT_Y = 12, NEXT_Z = 13, VALUE_COUNT =
  * traversal crosses a face of its box, so the kernels need no bounds checks.
  */
 class SiddonRays {
-  readonly nx: number; readonly ny: number; readonly nz: number;
-  readonly dx: number; readonly dy: number; readonly dz: number;
-  readonly ox: number; readonly oy: number; readonly oz: number;
-  readonly px: number; readonly pxy: number;
-  readonly bounds: Int32Array | null;
-  readonly occupied: boolean;
-  readonly blockCount: number;
-  readonly ax: number; readonly ay: number; readonly az: number;
-  readonly fx: number; readonly fy: number; readonly fz: number;
-  readonly rx: number; readonly ry: number; readonly rz: number;
-  readonly cx: number; readonly cy: number; readonly cz: number;
-  readonly width: number;
+  // Grid and rays of the current kernel call (set by `reset`; one instance per thread is reused,
+  // so that the single-pixel calls of sparse renders allocate nothing).
+  nx = 0; ny = 0; nz = 0;
+  dx = 1; dy = 1; dz = 1;
+  ox = 0; oy = 0; oz = 0;
+  px = 0; pxy = 0;
+  bounds: Int32Array | null = null;
+  occupied = true;
+  blockCount = 0;
+  ax = 0; ay = 0; az = 0;
+  fx = 0; fy = 0; fz = 0;
+  rx = 0; ry = 0; rz = 0;
+  cx = 0; cy = 0; cz = 0;
+  width = 1;
   /**
    * The ray's real numbers, at the indices named B_X … NEXT_Z: b, the crossing coefficients
    * (α of plane p = c0 + p·c1), entry and exit α, and the start state's next crossings. (A typed
@@ -63,7 +65,8 @@ class SiddonRays {
   planeI = 0; planeJ = 0; planeK = 0;
   index = 0;
 
-  constructor(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace | null) {
+  /** Sets up a kernel call (no allocation); returns this. */
+  reset(grid: DensityGrid, rays: RayGrid, emptySpace: EmptySpace | null): this {
     this.nx = grid.shape[0]; this.ny = grid.shape[1]; this.nz = grid.shape[2];
     this.dx = grid.spacing[0]; this.dy = grid.spacing[1]; this.dz = grid.spacing[2];
     this.ox = grid.origin[0]; this.oy = grid.origin[1]; this.oz = grid.origin[2];
@@ -77,6 +80,7 @@ class SiddonRays {
     this.rx = rays.rowStep[0]; this.ry = rays.rowStep[1]; this.rz = rays.rowStep[2];
     this.cx = rays.columnStep[0]; this.cy = rays.columnStep[1]; this.cz = rays.columnStep[2];
     this.width = rays.width;
+    return this;
   }
 
   /**
@@ -205,6 +209,12 @@ class SiddonRays {
   }
 }
 
+/** One set-up object per thread (JavaScript threads do not share module state), reset by every kernel call. */
+const shared = new SiddonRays();
+
+/** The cube field of a call without empty-space skipping (never read). */
+const NO_FIELD = new Uint8Array(1);
+
 /*
  * The two kernels below share one traversal, written out in each for speed. Its state: the next
  * plane per axis (planeI, …), that plane's α (nextX, …), the padded index of the current voxel,
@@ -241,10 +251,10 @@ export function renderSiddon(
   pixelEnd = rays.height * rays.width,
   emptySpace: EmptySpace | null = null,
 ): void {
-  const setup = new SiddonRays(grid, rays, emptySpace);
+  const setup = shared.reset(grid, rays, emptySpace);
   const data = grid.data;
   const px = setup.px, pxy = setup.pxy;
-  const field = emptySpace ? emptySpace.voxelCubes : new Uint8Array(1);
+  const field = emptySpace ? emptySpace.voxelCubes : NO_FIELD;
   const skipping = emptySpace !== null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.voxelBlocks[0] : 0;
@@ -370,10 +380,10 @@ export function renderSiddonWithRayGradients(
   pixelEnd = rays.height * rays.width,
   emptySpace: EmptySpace | null = null,
 ): void {
-  const setup = new SiddonRays(grid, rays, emptySpace);
+  const setup = shared.reset(grid, rays, emptySpace);
   const data = grid.data;
   const px = setup.px, pxy = setup.pxy;
-  const field = emptySpace ? emptySpace.voxelCubes : new Uint8Array(1);
+  const field = emptySpace ? emptySpace.voxelCubes : NO_FIELD;
   const skipping = emptySpace !== null;
   const shift = emptySpace ? emptySpace.blockShift : 0;
   const blocksX = emptySpace ? emptySpace.voxelBlocks[0] : 0;
@@ -534,7 +544,7 @@ export function backprojectSiddon(
   pixelStart = 0,
   pixelEnd = rays.height * rays.width,
 ): void {
-  const setup = new SiddonRays(grid, rays, null);
+  const setup = shared.reset(grid, rays, null);
   const px = setup.px, pxy = setup.pxy;
   for (let pixel = pixelStart; pixel < pixelEnd; pixel++) {
     const weight = weights[weightOffset + pixel];
