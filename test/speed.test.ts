@@ -21,23 +21,7 @@ import { loadExampleCT } from '../src/volume/example-ct.js';
 import { densityVolume, downsampleVolume } from '../src/volume/pyramid.js';
 import { createVolume, type Volume } from '../src/volume/volume.js';
 import { correlation, eulerZYX, repositoryRoot, seededRandom } from './helpers.js';
-
-/** Byte-for-byte equality of two typed arrays (so −0 ≠ +0 and NaN payloads count). */
-function assertBitIdentical(actual: Float32Array | Float64Array, expected: Float32Array | Float64Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: lengths differ`);
-  const a = new Uint8Array(actual.buffer, actual.byteOffset, actual.byteLength);
-  const b = new Uint8Array(expected.buffer, expected.byteOffset, expected.byteLength);
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) {
-      const element = Math.floor(i / actual.BYTES_PER_ELEMENT);
-      assert.fail(`${what}: element ${element} differs: ${actual[element]} vs ${expected[element]}`);
-    }
-  }
-}
-
-function euler(a: number, b: number, c: number, translation: readonly number[]): Pose {
-  return { rotation: Float64Array.of(a, b, c), translation: Float64Array.from(translation), parameterization: 'euler_angles', convention: 'ZYX' };
-}
+import { assertBitIdentical, euler } from './kernel-helpers.js';
 
 /**
  * A 37×29×23 grid (sizes no block size divides) of 1.3×0.9×2.1 mm voxels at origin (−5, 3, 7),

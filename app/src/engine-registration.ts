@@ -96,11 +96,6 @@ export class PlainRun {
     this.onGpu = onGpu;
   }
 
-  /** A run on WebGPU (SGD and Adam). */
-  static async onGpu(drr: WebGPUDRR, start: PoseMessage): Promise<PlainRun> {
-    return new PlainRun(drr, start, true);
-  }
-
   /** Runs until convergence, the iteration limit or Stop. */
   async run(target: Float32Array, settings: RegisterSettings, hooks: RunHooks): Promise<Omit<RunSummary, 'workerChunks'>> {
     const remaining = settings.maxIterations - this.iterations;

@@ -6,6 +6,7 @@
  * worker script through render.worker.ts (registered with `setWebRenderWorker`).
  */
 import { DRR, volumeDensities } from '../../src/drr.js';
+import type { PoseParameters } from '../../src/geometry/pose.js';
 import { DrrkitError } from '../../src/errors.js';
 import type { Image2D } from '../../src/io/image.js';
 import { decodeXray } from '../../src/io/xray.js';
@@ -100,7 +101,7 @@ async function buildDrr(): Promise<void> {
 }
 
 /** One image at `pose`: on WebGPU when it renders, else on the CPU kernels. */
-async function renderImage(d: DRR, pose: ReturnType<typeof poseParameters>): Promise<Float32Array> {
+async function renderImage(d: DRR, pose: PoseParameters): Promise<Float32Array> {
   return gpu?.renders ? gpu.render(d, pose) : d.render(pose);
 }
 
@@ -313,7 +314,7 @@ async function handle(message: ToEngine): Promise<void> {
         } else {
           // SGD and Adam run on WebGPU when it renders; L-BFGS (line searches) stays on the CPU.
           const onGpu = gpu !== null && gpu.renders && settings.optimizer !== 'lbfgs';
-          if (!message.resume || !plainRun || plainRun.onGpu !== onGpu) plainRun = onGpu ? await PlainRun.onGpu(await gpu!.drrFor(d), message.pose) : new PlainRun(d, message.pose);
+          if (!message.resume || !plainRun || plainRun.onGpu !== onGpu) plainRun = onGpu ? new PlainRun(await gpu!.drrFor(d), message.pose, true) : new PlainRun(d, message.pose);
           status(`Registering with ${settings.optimizer}${onGpu ? ' on WebGPU' : ''}…`, true);
           summary = await plainRun.run(target.image, settings, hooks);
         }

@@ -12,8 +12,7 @@ import { encodeRasterPng } from '../viz/encode.js';
 import { plotLines } from '../viz/plot.js';
 import { DRR } from '../drr.js';
 import { viewPose } from '../geometry/views.js';
-import { convertRotation } from '../geometry/rotation.js';
-import type { PoseParameters } from '../geometry/pose.js';
+import { parametersFromPose, type PoseParameters } from '../geometry/pose.js';
 import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { TUTORIAL_ROTATION } from './pose-options.js';
 import { withAtomicOutputs } from './command-outputs.js';
@@ -115,7 +114,7 @@ export function evaluateCommand(): Command {
         const probe = new DRR(volume, { ...detector, threads: 1 });
         const orientation = (probe.camera.detector as { orientation: 'AP' | 'PA' | 'none' }).orientation;
         const pose = viewPose(geometry.view, orientation, geometry.sod ?? (probe.camera.detector as { sdd: number }).sdd / 2, probe.center);
-        defaultTruth = { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: pose.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+        defaultTruth = parametersFromPose(pose, 'euler_angles', 'ZYX');
       } else {
         const centre = [0, 1, 2].map((axis) => (volume.shape[axis] * volume.spacing[axis]) / 2);
         defaultTruth = { rotation: Float64Array.from(TUTORIAL_ROTATION), translation: Float64Array.from(centre), parameterization: 'euler_angles', convention: 'ZYX' };

@@ -6,7 +6,7 @@ import { viewPose } from '../geometry/views.js';
 import { convertRotation } from '../geometry/rotation.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
-import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
+import { parametersFromPose, poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { parameterCount } from '../geometry/rotation.js';
 import type { Image2D } from '../io/image.js';
 import { loadXray } from '../io/xray.js';
@@ -274,7 +274,7 @@ async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, option
 function worldViewPose(drr: DRR, view: string, sod: number | undefined): PoseParameters {
   const detector = drr.camera.detector as { sdd: number; orientation: 'AP' | 'PA' | 'none' };
   const pose = viewPose(view, detector.orientation, sod ?? detector.sdd / 2, drr.center);
-  return { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' };
+  return parametersFromPose(pose, 'euler_angles', 'ZYX');
 }
 
 /** Robust-strategy settings from the flags, with `defaults` for the flags not given. */

@@ -9,8 +9,7 @@ import { DRR, volumeDensities, type Pose } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import type { Camera } from '../geometry/camera.js';
 import { createDetector } from '../geometry/detector.js';
-import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
-import { convertRotation } from '../geometry/rotation.js';
+import { parametersFromPose, poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { viewPose } from '../geometry/views.js';
 import { createWorldDetector, parseOrientation, type WorldDetectorOptions } from '../geometry/world-camera.js';
 import { loadVolume } from '../io/load-volume.js';
@@ -241,15 +240,15 @@ export async function createRenderSetup(plan: RenderPlan, settings: { threads?: 
     });
     sourceToIsocenter = flag(options, 'sod') !== undefined ? parseNumber(flag(options, 'sod')!, '--sod') : base.detector.sdd / 2;
     const sod = sourceToIsocenter;
+    const defaultTranslation = Array.from(base.defaultPose(sod).translation);
     poses = rotationTexts.map((rotationFlag, index): PoseParameters => {
       if (flag(options, 'view') !== undefined) {
         const placed = viewPose(flag(options, 'view')!, base.detector.orientation, sod, base.center);
-        return { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+        return parametersFromPose(placed, 'euler_angles', 'ZYX');
       }
       if (xray && rotationFlag === undefined && translationTexts[index] === undefined) {
         return { rotation: xray.poseParameters.rotation, translation: xray.poseParameters.translation, parameterization: 'euler_angles', convention: 'ZYX' };
       }
-      const defaultTranslation = Array.from(base.defaultPose(sod).translation);
       const rotationText = rotationFlag ?? (String(options.parameterization ?? 'euler_angles') === 'euler_angles' ? '0,0,0' : undefined);
       return poseFromFlags(options, { name: '--rotation', text: rotationText }, { name: '--translation', text: translationTexts[index] }, defaultTranslation);
     });

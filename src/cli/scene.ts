@@ -2,8 +2,7 @@ import { Command, Option } from 'commander';
 import { DRR } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import { createDetector } from '../geometry/detector.js';
-import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
-import { convertRotation } from '../geometry/rotation.js';
+import { parametersFromPose, poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { viewPose } from '../geometry/views.js';
 import { createWorldDetector, parseOrientation } from '../geometry/world-camera.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -122,7 +121,7 @@ export function sceneCommand(): Command {
         defaultTranslation = Array.from(drr.defaultPose(sod).translation);
         viewPoses = views.map((view) => {
           const placed = viewPose(view, drr.detector.orientation, sod, drr.center);
-          return { rotation: convertRotation(placed.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: placed.translation, parameterization: 'euler_angles', convention: 'ZYX' };
+          return parametersFromPose(placed, 'euler_angles', 'ZYX');
         });
       } else {
         const drr = new DRR(volume, drrOptions);

@@ -5,10 +5,9 @@
  */
 import { DRR, type AnyDRROptions } from '../drr.js';
 import { DrrkitError } from '../errors.js';
-import { poseFromParameters, type PoseParameters } from '../geometry/pose.js';
+import { parametersFromPose, poseFromParameters, type PoseParameters } from '../geometry/pose.js';
 import { createSimilarity } from '../metrics/index.js';
 import type { Volume } from '../volume/volume.js';
-import { convertRotation } from '../geometry/rotation.js';
 import { poseError, type PoseError } from './pose-error.js';
 import { NumpyRandom } from './random.js';
 import { register } from './register.js';
@@ -152,7 +151,7 @@ export function defaultTruePose(drr: DRR): PoseParameters {
     return { rotation: Float64Array.of(Math.PI, 0, Math.PI / 2), translation: Float64Array.from(drr.center), parameterization: 'euler_angles', convention: 'ZYX' };
   }
   const pose = drr.defaultPose();
-  return { rotation: convertRotation(pose.rotation, 'matrix', 'euler_angles', 'ZYX', 'ZYX'), translation: Float64Array.from(pose.translation), parameterization: 'euler_angles', convention: 'ZYX' };
+  return parametersFromPose(pose, 'euler_angles', 'ZYX');
 }
 
 /** Runs an evaluation: `runs` registrations from random starts around the true pose. */
