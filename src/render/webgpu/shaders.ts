@@ -28,7 +28,17 @@
 export const WORKGROUP_SIZE = 64;
 
 /** 32-bit words of the uniform parameter block (a multiple of 4). */
-export const PARAMETER_WORDS = 24;
+export const PARAMETER_WORDS = 28;
+
+/** Joseph's support inset (a millionth of a voxel, as joseph.ts), as a double-float pair. */
+const SUPPORT_INSET_HIGH = Math.fround(1e-6);
+const SUPPORT_INSET_LOW = Math.fround(1e-6 - SUPPORT_INSET_HIGH);
+
+/** WGSL source of an f32 constant (exact: the shortest decimal that round-trips). */
+function f32Literal(value: number): string {
+  const text = String(Math.fround(value));
+  return /[.e]/.test(text) ? text : `${text}.0`;
+}
 
 /** The uniform block, as WGSL. Field order is the host's write order (see webgpu-backend.ts). */
 const PARAMETERS = /* wgsl */ `
@@ -38,11 +48,133 @@ struct Parameters {
   dx: f32, dy: f32, dz: f32, step: f32,
   poseCount: u32, blocks: u32, pixelCount: u32, reduceMax: u32,
   lowX: f32, lowY: f32, lowZ: f32, sparse: u32,
-  highX: f32, highY: f32, highZ: f32, unused2: f32,
+  highX: f32, highY: f32, highZ: f32, zero: u32,
+  dxLow: f32, dyLow: f32, dzLow: f32, stepLow: f32,
 };
 const WORKGROUP: u32 = ${WORKGROUP_SIZE}u;
 /** Stands in for +∞: α of every plane of an axis the ray does not move along. */
 const FAR: f32 = 3.0e38;
+`;
+
+/**
+ * Double-float ("df") arithmetic: a number is an unevaluated sum hi + lo of two f32 (a vec2f,
+ * normalized: hi = fl(hi + lo)), about 48 significant bits. The ray set-up (ray from its
+ * df inputs, clip, sample count, slice and plane-crossing α) runs in it; see "Precision" in
+ * docs/webgpu.md.
+ *
+ * Error-free transforms only hold if every operation is rounded exactly as written, so they are
+ * protected from the compiler (Tint → the driver's compiler may reassociate, fold or fuse
+ * multiply-adds in non-precise float code): \`keep(x)\` passes a value through an integer XOR with
+ * the uniform \`params.zero\` (0 at run time, unknown when compiling), so no compiler can prove
+ * \`keep(a + b) − a = b\` or fuse a product into a later sum; and products are made exact by
+ * splitting each factor with an integer mask (12 + 12 significant bits) instead of Veltkamp's
+ * float trick. test/webgpu.test.ts checks on the device that these give 48-bit results.
+ */
+const DOUBLE_FLOAT = /* wgsl */ `
+fn keep(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ params.zero); }
+/** a + b = s + e exactly (Knuth). */
+fn twoSum(a: f32, b: f32) -> vec2f {
+  let s = keep(a + b);
+  let bv = keep(s - a);
+  let av = keep(s - bv);
+  return vec2f(s, keep(a - av) + keep(b - bv));
+}
+/** a + b = s + e exactly when |a| ≥ |b| or a = 0 (Dekker). */
+fn fastTwoSum(a: f32, b: f32) -> vec2f {
+  let s = keep(a + b);
+  return vec2f(s, keep(b - keep(s - a)));
+}
+/** The top 12 significant bits of x (an integer mask: exact, and opaque to every compiler). */
+fn upperHalf(x: f32) -> f32 { return bitcast<f32>((bitcast<u32>(x) ^ params.zero) & 0xFFFFF000u); }
+/** a·b = p + e exactly (Dekker, with 12-bit halves). */
+fn twoProduct(a: f32, b: f32) -> vec2f {
+  let p = keep(a * b);
+  let ah = upperHalf(a); let al = keep(a - ah);
+  let bh = upperHalf(b); let bl = keep(b - bh);
+  let e = keep(keep(keep(keep(ah * bh) - p) + keep(ah * bl)) + keep(al * bh)) + keep(al * bl);
+  return vec2f(p, e);
+}
+fn dd(x: f32) -> vec2f { return vec2f(x, 0.0); }
+fn ddAdd(x: vec2f, y: vec2f) -> vec2f {
+  let s = twoSum(x.x, y.x);
+  let t = twoSum(x.y, y.y);
+  let r = fastTwoSum(s.x, keep(s.y + t.x));
+  return fastTwoSum(r.x, keep(r.y + t.y));
+}
+fn ddSub(x: vec2f, y: vec2f) -> vec2f { return ddAdd(x, -y); }
+fn ddMul(x: vec2f, y: vec2f) -> vec2f {
+  let p = twoProduct(x.x, y.x);
+  return fastTwoSum(p.x, keep(p.y + keep(keep(x.x * y.y) + keep(x.y * y.x))));
+}
+fn ddMulF(x: vec2f, f: f32) -> vec2f {
+  let p = twoProduct(x.x, f);
+  return fastTwoSum(p.x, keep(p.y + keep(x.y * f)));
+}
+/** x / y: an f32 quotient and two corrections (f32 division need not be correctly rounded). */
+fn ddDiv(x: vec2f, y: vec2f) -> vec2f {
+  let q1 = x.x / y.x;
+  var r = ddSub(x, ddMulF(y, q1));
+  let q2 = r.x / y.x;
+  r = ddSub(r, ddMulF(y, q2));
+  let q3 = r.x / y.x;
+  return ddAdd(fastTwoSum(q1, q2), dd(q3));
+}
+fn ddSqrt(x: vec2f) -> vec2f {
+  if (x.x <= 0.0) { return vec2f(0.0); }
+  let s = sqrt(x.x);
+  let r = ddSub(x, twoProduct(s, s));
+  let t = s + r.x / (2.0 * s);
+  let r2 = ddSub(x, twoProduct(t, t));
+  return fastTwoSum(t, r2.x / (2.0 * t));
+}
+fn ddLess(x: vec2f, y: vec2f) -> bool { return x.x < y.x || (x.x == y.x && x.y < y.y); }
+fn ddLessEqual(x: vec2f, y: vec2f) -> bool { return x.x < y.x || (x.x == y.x && x.y <= y.y); }
+fn ddAbs(x: vec2f) -> vec2f { return select(x, -x, x.x < 0.0 || (x.x == 0.0 && x.y < 0.0)); }
+/** ⌈x⌉ of a df number (|x| < 2^31). */
+fn ddCeil(x: vec2f) -> i32 {
+  let c = ceil(x.x);
+  if (c == x.x && x.y > 0.0) { return i32(c) + 1; }
+  return i32(c);
+}
+/** α of plane p (or slice) of an axis: c0 + p·c1, in df. */
+fn planeAlpha(c0: vec2f, c1: vec2f, p: i32) -> vec2f { return ddAdd(c0, ddMulF(c1, f32(p))); }
+/** The grid spacing along an axis, as df (the host uploads hi and lo of the f64 spacing). */
+fn spacingOf(axis: i32) -> vec2f {
+  if (axis == 0) { return vec2f(params.dx, params.dxLow); }
+  if (axis == 1) { return vec2f(params.dy, params.dyLow); }
+  return vec2f(params.dz, params.dzLow);
+}
+
+/**
+ * Fixed-point positions, for per-sample stepping: three words (whole, high, low) = the 96-bit
+ * two's complement number whole + high·2⁻³² + low·2⁻⁶⁴. Integer additions are exact on every
+ * device and no compiler may reassociate them, so n steps of H from P give P + n·H to 2⁻⁶⁴·n:
+ * the cell index is \`whole\` and the weight the fraction, as the CPU's f64 floor and subtraction.
+ */
+fn fixedOfMagnitude(x: f32) -> vec3u {
+  let whole = floor(x);
+  let fraction = (x - whole) * 4294967296.0;
+  let high = floor(fraction);
+  return vec3u(u32(whole), u32(high), u32(floor((fraction - high) * 4294967296.0)));
+}
+/** x (|x| < 2^31) as fixed point: exact down to 2⁻⁶⁴ (x − ⌊x⌋ is exact for x ≥ 0, so negatives are negated). */
+fn fixedOf(x: f32) -> vec3u {
+  let magnitude = fixedOfMagnitude(abs(x));
+  return select(magnitude, fixedAdd(~magnitude, vec3u(0u, 0u, 1u)), x < 0.0);
+}
+fn fixedAdd(x: vec3u, y: vec3u) -> vec3u {
+  let low = x.z + y.z;
+  let high0 = x.y + y.y;
+  let high = high0 + select(0u, 1u, low < x.z);
+  let carry = select(0u, 1u, high0 < x.y) + select(0u, 1u, high < high0);
+  return vec3u(x.x + y.x + carry, high, low);
+}
+/** A df number (|x| < 2^31) as fixed point. */
+fn fixedOfDd(x: vec2f) -> vec3u { return fixedAdd(fixedOf(x.x), fixedOf(x.y)); }
+/** The weight of a fixed-point position in cell \`cell\`: (whole − cell) + fraction, as f32. */
+fn fixedWeight(whole: u32, high: u32, cell: i32) -> f32 {
+  return f32(bitcast<i32>(whole) - cell) + f32(high >> 8u) * 5.9604644775390625e-8;
+}
 `;
 
 /**
@@ -65,35 +197,46 @@ ${PARAMETERS}
 @group(0) @binding(3) var<storage, read_write> images: array<f32>;
 @group(0) @binding(5) var<storage, read> pixelList: array<u32>;
 ${DETECTOR_PIXEL}
+${DOUBLE_FLOAT}
 
-struct Ray { a: vec3f, b: vec3f };
+/** A ray a + α·b as df numbers: a, b their high parts (f32, for the gradient formulas), aLow, bLow the rest. */
+struct Ray { a: vec3f, b: vec3f, aLow: vec3f, bLow: vec3f };
+fn rayA(ray: Ray, axis: i32) -> vec2f { return vec2f(ray.a[axis], ray.aLow[axis]); }
+fn rayB(ray: Ray, axis: i32) -> vec2f { return vec2f(ray.b[axis], ray.bLow[axis]); }
 
-/** The ray of pixel (row, column) of pose \`pose\`: a = source, b = pixel centre − source. */
+/** Uploaded number k (0 … 11) of pose \`base\`/24, as df. */
+fn rayValue(base: u32, k: u32) -> vec2f { return vec2f(rays[base + k], rays[base + 12u + k]); }
+
+/** The ray of pixel (row, column) of pose \`pose\`: a = source, b = pixel centre − source (in df). */
 fn pixelRay(pose: u32, row: i32, column: i32) -> Ray {
-  let base = 12u * pose;
-  let a = vec3f(rays[base], rays[base + 1u], rays[base + 2u]);
-  let first = vec3f(rays[base + 3u], rays[base + 4u], rays[base + 5u]);
-  let rowStep = vec3f(rays[base + 6u], rays[base + 7u], rays[base + 8u]);
-  let columnStep = vec3f(rays[base + 9u], rays[base + 10u], rays[base + 11u]);
-  return Ray(a, first + f32(row) * rowStep + f32(column) * columnStep);
+  let base = 24u * pose;
+  var ray: Ray;
+  for (var axis = 0u; axis < 3u; axis++) {
+    let a = rayValue(base, axis);
+    let b = ddAdd(ddAdd(rayValue(base, 3u + axis), ddMulF(rayValue(base, 6u + axis), f32(row))), ddMulF(rayValue(base, 9u + axis), f32(column)));
+    ray.a[axis] = a.x; ray.aLow[axis] = a.y;
+    ray.b[axis] = b.x; ray.bLow[axis] = b.y;
+  }
+  return ray;
 }
 `;
 
 /**
- * Siddon's set-up (SiddonRays in siddon.ts without the occupied box): the crossing coefficients,
- * the clip to the volume's planes (entry: last near face, ties to the later axis; exit: first
- * far face, ties to the earlier axis) and the start state after the entry event.
+ * Siddon's set-up (SiddonRays in siddon.ts without the occupied box), in df: the crossing
+ * coefficients, the clip to the volume's planes (entry: last near face, ties to the later axis;
+ * exit: first far face, ties to the earlier axis) and the start state after the entry event.
  */
 const SIDDON_SETUP = /* wgsl */ `
 struct Siddon {
-  status: i32,            // 0: the ray misses the volume; 2: traverse
-  c0: vec3f, c1: vec3f,   // α of plane p on an axis = c0 + p·c1
-  entry: f32, exit: f32, entryAxis: i32, exitAxis: i32,
-  step: vec3i, plane: vec3i, next: vec3f, index: i32,
+  status: i32,                      // 0: the ray misses the volume; 2: traverse
+  c0x: vec2f, c0y: vec2f, c0z: vec2f, // α of plane p on an axis = c0 + p·c1 (df)
+  c1x: vec2f, c1y: vec2f, c1z: vec2f,
+  entry: vec2f, exit: vec2f, entryAxis: i32, exitAxis: i32,
+  step: vec3i, plane: vec3i, index: i32,
 };
 
 /** One axis of the start state: the voxel after the entry event (the CPU's estimate-then-fix). */
-fn siddonStart(axis: i32, a: f32, b: f32, c0: f32, c1: f32, d: f32, n: i32, entry: f32, entryAxis: i32) -> i32 {
+fn siddonStart(axis: i32, a: f32, b: f32, c0: vec2f, c1: vec2f, d: f32, n: i32, entry: vec2f, entryAxis: i32) -> i32 {
   if (b == 0.0) {
     return clamp(i32(floor(a / d)), 0, n - 1);
   }
@@ -101,58 +244,60 @@ fn siddonStart(axis: i32, a: f32, b: f32, c0: f32, c1: f32, d: f32, n: i32, entr
   if (entryAxis == axis) {
     return select(n - 1, 0, b > 0.0);
   }
-  var i = clamp(i32(floor((a + entry * b) / d)), 0, n - 1);
+  var i = clamp(i32(floor((a + entry.x * b) / d)), 0, n - 1);
   let tied = axis < entryAxis;
   let enter = select(1, 0, b > 0.0);
   let leave = 1 - enter;
   for (var guard = 0; guard < n; guard++) {
-    let t = c0 + f32(i + leave) * c1;
-    if (i + step >= 0 && i + step < n && (t < entry || (tied && t == entry))) { i += step; } else { break; }
+    let t = planeAlpha(c0, c1, i + leave);
+    if (i + step >= 0 && i + step < n && (ddLess(t, entry) || (tied && all(t == entry)))) { i += step; } else { break; }
   }
   for (var guard = 0; guard < n; guard++) {
-    let t = c0 + f32(i + enter) * c1;
-    if (i - step >= 0 && i - step < n && !(t < entry || (tied && t == entry))) { i -= step; } else { break; }
+    let t = planeAlpha(c0, c1, i + enter);
+    if (i - step >= 0 && i - step < n && !(ddLess(t, entry) || (tied && all(t == entry)))) { i -= step; } else { break; }
   }
   return i;
 }
 
 fn siddonSetup(ray: Ray) -> Siddon {
   var s: Siddon;
-  let a = ray.a;
-  let b = ray.b;
   let n = vec3i(params.nx, params.ny, params.nz);
-  let d = vec3f(params.dx, params.dy, params.dz);
-  s.c0 = vec3f(FAR);
-  s.c1 = vec3f(0.0);
   s.status = 0;
-  var entry = 0.0;
-  var exit = 1.0;
+  var c0 = array<vec2f, 3>(dd(FAR), dd(FAR), dd(FAR));
+  var c1 = array<vec2f, 3>(dd(0.0), dd(0.0), dd(0.0));
+  var entry = dd(0.0);
+  var exit = dd(1.0);
   var entryAxis = -1;
   var exitAxis = -1;
   for (var axis = 0; axis < 3; axis++) {
-    if (b[axis] != 0.0) {
-      let c0 = (0.0 - a[axis]) / b[axis];
-      let c1 = d[axis] / b[axis];
-      s.c0[axis] = c0;
-      s.c1[axis] = c1;
-      let low = c0 + 0.0 * c1;
-      let high = c0 + f32(n[axis]) * c1;
-      let near = select(high, low, b[axis] > 0.0);
-      let far = select(low, high, b[axis] > 0.0);
-      if (near >= entry) { entry = near; entryAxis = axis; }
-      if (far < exit) { exit = far; exitAxis = axis; }
-    } else if (a[axis] < 0.0 || a[axis] > f32(n[axis]) * d[axis]) {
+    let a = rayA(ray, axis);
+    let b = rayB(ray, axis);
+    let d = spacingOf(axis);
+    if (b.x != 0.0) {
+      c0[axis] = ddDiv(-a, b);
+      c1[axis] = ddDiv(d, b);
+      let low = c0[axis];
+      let high = planeAlpha(c0[axis], c1[axis], n[axis]);
+      let near = select(high, low, b.x > 0.0);
+      let far = select(low, high, b.x > 0.0);
+      if (ddLessEqual(entry, near)) { entry = near; entryAxis = axis; }
+      if (ddLess(far, exit)) { exit = far; exitAxis = axis; }
+    } else if (ddLess(a, dd(0.0)) || ddLess(ddMulF(d, f32(n[axis])), a)) {
       return s;
     }
   }
-  if (!(exit > entry)) { return s; }
+  if (!ddLess(entry, exit)) { return s; }
+  s.c0x = c0[0]; s.c0y = c0[1]; s.c0z = c0[2];
+  s.c1x = c1[0]; s.c1y = c1[1]; s.c1z = c1[2];
   s.entry = entry; s.exit = exit; s.entryAxis = entryAxis; s.exitAxis = exitAxis;
+  let a = ray.a;
+  let b = ray.b;
+  let d = vec3f(params.dx, params.dy, params.dz);
   s.step = vec3i(select(-1, 1, b.x > 0.0), select(-1, 1, b.y > 0.0), select(-1, 1, b.z > 0.0));
-  let i = siddonStart(0, a.x, b.x, s.c0.x, s.c1.x, d.x, n.x, entry, entryAxis);
-  let j = siddonStart(1, a.y, b.y, s.c0.y, s.c1.y, d.y, n.y, entry, entryAxis);
-  let k = siddonStart(2, a.z, b.z, s.c0.z, s.c1.z, d.z, n.z, entry, entryAxis);
+  let i = siddonStart(0, a.x, b.x, s.c0x, s.c1x, d.x, n.x, entry, entryAxis);
+  let j = siddonStart(1, a.y, b.y, s.c0y, s.c1y, d.y, n.y, entry, entryAxis);
+  let k = siddonStart(2, a.z, b.z, s.c0z, s.c1z, d.z, n.z, entry, entryAxis);
   s.plane = vec3i(select(i, i + 1, b.x > 0.0), select(j, j + 1, b.y > 0.0), select(k, k + 1, b.z > 0.0));
-  s.next = s.c0 + vec3f(s.plane) * s.c1;
   s.index = i + 1 + params.px * (j + 1) + params.pxy * (k + 1);
   s.status = 2;
   return s;
@@ -187,38 +332,38 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   if (s.status == 2) {
     let exit = s.exit;
     let exitAxis = s.exitAxis;
-    let c0 = s.c0;
-    let c1 = s.c1;
     let strideJ = s.step.y * params.px;
     let strideK = s.step.z * params.pxy;
     var plane = s.plane;
-    var next = s.next;
+    var nextX = planeAlpha(s.c0x, s.c1x, plane.x);
+    var nextY = planeAlpha(s.c0y, s.c1y, plane.y);
+    var nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
     var index = s.index;
     var alpha = s.entry;
     var current = volume[index];
     let limit = params.nx + params.ny + params.nz + 6;
     for (var guard = 0; guard < limit; guard++) {
-      if (next.x <= next.y && next.x <= next.z) {
-        if (next.x >= exit && (next.x > exit || exitAxis <= 0)) { sum = gather(sum, current, exit - alpha); break; }
-        sum = gather(sum, current, next.x - alpha);
-        alpha = next.x;
+      if (ddLessEqual(nextX, nextY) && ddLessEqual(nextX, nextZ)) {
+        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
+        sum = gather(sum, current, ddSub(nextX, alpha).x);
+        alpha = nextX;
         index += s.step.x;
         plane.x += s.step.x;
-        next.x = c0.x + f32(plane.x) * c1.x;
-      } else if (next.y <= next.z) {
-        if (next.y >= exit && (next.y > exit || exitAxis <= 1)) { sum = gather(sum, current, exit - alpha); break; }
-        sum = gather(sum, current, next.y - alpha);
-        alpha = next.y;
+        nextX = planeAlpha(s.c0x, s.c1x, plane.x);
+      } else if (ddLessEqual(nextY, nextZ)) {
+        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
+        sum = gather(sum, current, ddSub(nextY, alpha).x);
+        alpha = nextY;
         index += strideJ;
         plane.y += s.step.y;
-        next.y = c0.y + f32(plane.y) * c1.y;
+        nextY = planeAlpha(s.c0y, s.c1y, plane.y);
       } else {
-        if (next.z >= exit) { sum = gather(sum, current, exit - alpha); break; }
-        sum = gather(sum, current, next.z - alpha);
-        alpha = next.z;
+        if (ddLessEqual(exit, nextZ)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
+        sum = gather(sum, current, ddSub(nextZ, alpha).x);
+        alpha = nextZ;
         index += strideK;
         plane.z += s.step.z;
-        next.z = c0.z + f32(plane.z) * c1.z;
+        nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
       }
       current = volume[index];
     }
@@ -254,12 +399,12 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let entry = s.entry;
     let exit = s.exit;
     let exitAxis = s.exitAxis;
-    let c0 = s.c0;
-    let c1 = s.c1;
     let strideJ = s.step.y * params.px;
     let strideK = s.step.z * params.pxy;
     var plane = s.plane;
-    var next = s.next;
+    var nextX = planeAlpha(s.c0x, s.c1x, plane.x);
+    var nextY = planeAlpha(s.c0y, s.c1y, plane.y);
+    var nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
     var index = s.index;
     var alpha = entry;
     var current = volume[index];
@@ -268,48 +413,48 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
       let axis = s.entryAxis;
       let jump = (0.0 - current) * inverse[axis];
       cross[axis] += jump;
-      crossAlpha[axis] += jump * entry;
+      crossAlpha[axis] += jump * entry.x;
     }
     var reachedExit = false;
     let limit = params.nx + params.ny + params.nz + 6;
     for (var guard = 0; guard < limit; guard++) {
       var axis = 0;
-      if (next.x <= next.y && next.x <= next.z) {
-        if (next.x >= exit && (next.x > exit || exitAxis <= 0)) { sum += current * (exit - alpha); reachedExit = true; break; }
-        sum += current * (next.x - alpha);
-        alpha = next.x;
+      if (ddLessEqual(nextX, nextY) && ddLessEqual(nextX, nextZ)) {
+        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
+        sum += current * ddSub(nextX, alpha).x;
+        alpha = nextX;
         index += s.step.x;
         plane.x += s.step.x;
-        next.x = c0.x + f32(plane.x) * c1.x;
+        nextX = planeAlpha(s.c0x, s.c1x, plane.x);
         axis = 0;
-      } else if (next.y <= next.z) {
-        if (next.y >= exit && (next.y > exit || exitAxis <= 1)) { sum += current * (exit - alpha); reachedExit = true; break; }
-        sum += current * (next.y - alpha);
-        alpha = next.y;
+      } else if (ddLessEqual(nextY, nextZ)) {
+        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
+        sum += current * ddSub(nextY, alpha).x;
+        alpha = nextY;
         index += strideJ;
         plane.y += s.step.y;
-        next.y = c0.y + f32(plane.y) * c1.y;
+        nextY = planeAlpha(s.c0y, s.c1y, plane.y);
         axis = 1;
       } else {
-        if (next.z >= exit) { sum += current * (exit - alpha); reachedExit = true; break; }
-        sum += current * (next.z - alpha);
-        alpha = next.z;
+        if (ddLessEqual(exit, nextZ)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
+        sum += current * ddSub(nextZ, alpha).x;
+        alpha = nextZ;
         index += strideK;
         plane.z += s.step.z;
-        next.z = c0.z + f32(plane.z) * c1.z;
+        nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
         axis = 2;
       }
       let after = volume[index];
       let jump = (current - after) * inverse[axis];
       cross[axis] += jump;
-      crossAlpha[axis] += jump * alpha;
+      crossAlpha[axis] += jump * alpha.x;
       current = after;
     }
     if (reachedExit && exitAxis >= 0) {
       // The exit event, to μ = 0 outside (none when the ray ends inside at α = 1).
       let jump = current * inverse[exitAxis];
       cross[exitAxis] += jump;
-      crossAlpha[exitAxis] += jump * exit;
+      crossAlpha[exitAxis] += jump * exit.x;
     }
   }
   let rayLength = length(b);
@@ -325,49 +470,87 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 }
 `;
 
-/** The slab clip of clipRayToBox (src/render/ray-clip.ts), remembering which axis set the entry and the exit. */
+/**
+ * The slab clips: \`clipToSupport\` in df (the interpolated field's support: the box grown by half
+ * a voxel less \`inset\` voxels, for the sample and slice positions), remembering which axis set the
+ * entry and the exit; \`clipToBox\` in f32 (the occupied cells' box, used with a wide margin).
+ */
 const CLIP_TO_BOX = /* wgsl */ `
-fn clipToBox(a: vec3f, b: vec3f, low: vec3f, high: vec3f) -> vec4f {
+struct Clip { hit: bool, entry: vec2f, exit: vec2f, entryAxis: i32, exitAxis: i32 };
+
+fn clipToSupport(ray: Ray, inset: vec2f) -> Clip {
+  var c: Clip;
+  c.hit = false;
+  c.entry = dd(0.0); c.exit = dd(1.0); c.entryAxis = -1; c.exitAxis = -1;
+  let n = vec3i(params.nx, params.ny, params.nz);
+  for (var axis = 0; axis < 3; axis++) {
+    let d = spacingOf(axis);
+    let low = -ddMul(d, ddSub(dd(0.5), inset));
+    let high = ddMul(d, ddSub(dd(f32(n[axis]) + 0.5), inset));
+    let a = rayA(ray, axis);
+    let b = rayB(ray, axis);
+    if (b.x != 0.0) {
+      let t1 = ddDiv(ddSub(low, a), b);
+      let t2 = ddDiv(ddSub(high, a), b);
+      let rising = ddLess(t1, t2);
+      let near = select(t2, t1, rising);
+      let far = select(t1, t2, rising);
+      if (ddLess(c.entry, near)) { c.entry = near; c.entryAxis = axis; }
+      if (ddLess(far, c.exit)) { c.exit = far; c.exitAxis = axis; }
+    } else if (ddLess(a, low) || ddLess(high, a)) {
+      return c;
+    }
+  }
+  c.hit = ddLess(c.entry, c.exit);
+  return c;
+}
+
+fn clipToBox(a: vec3f, b: vec3f, low: vec3f, high: vec3f) -> vec2f {
   var entry = 0.0;
   var exit = 1.0;
-  var entryAxis = -1;
-  var exitAxis = -1;
   for (var axis = 0; axis < 3; axis++) {
     if (b[axis] != 0.0) {
       let t1 = (low[axis] - a[axis]) / b[axis];
       let t2 = (high[axis] - a[axis]) / b[axis];
-      let near = select(t2, t1, t1 < t2);
-      let far = select(t1, t2, t1 < t2);
-      if (near > entry) { entry = near; entryAxis = axis; }
-      if (far < exit) { exit = far; exitAxis = axis; }
+      entry = max(entry, min(t1, t2));
+      exit = min(exit, max(t1, t2));
     } else if (a[axis] < low[axis] || a[axis] > high[axis]) {
-      return vec4f(1.0, 0.0, -1.0, -1.0);
+      return vec2f(1.0, 0.0);
     }
   }
-  return vec4f(entry, exit, f32(entryAxis), f32(exitAxis));
+  return vec2f(entry, exit);
 }
 `;
 
-/** The trilinear kernels' clip to the field's support and their sample count (as renderTrilinear). */
+/**
+ * The trilinear kernels' clip to the field's support and their sample count (as renderTrilinear,
+ * in df), and the samples' positions in padded index units as fixed point: sample \`first\`'s
+ * and the step between samples (\`position\` + k·\`step\` is sample first + k).
+ */
 const TRILINEAR_SETUP = /* wgsl */ `
 ${CLIP_TO_BOX}
 struct Trilinear {
   hit: bool, entry: f32, exit: f32, entryAxis: i32, exitAxis: i32, count: i32, h: f32, first: i32, last: i32,
+  positionWhole: vec3u, positionHigh: vec3u, positionLow: vec3u,
+  stepWhole: vec3u, stepHigh: vec3u, stepLow: vec3u,
 };
 
 fn trilinearSetup(ray: Ray) -> Trilinear {
   var t: Trilinear;
   t.hit = false;
-  let d = vec3f(params.dx, params.dy, params.dz);
-  let n = vec3f(f32(params.nx), f32(params.ny), f32(params.nz));
-  let clip = clipToBox(ray.a, ray.b, -0.5 * d, (n + 0.5) * d);
-  if (!(clip.y > clip.x)) { return t; }
+  let clip = clipToSupport(ray, dd(0.0));
+  if (!clip.hit) { return t; }
   t.hit = true;
-  t.entry = clip.x; t.exit = clip.y; t.entryAxis = i32(clip.z); t.exitAxis = i32(clip.w);
-  let rayLength = length(ray.b);
+  t.entry = clip.entry.x; t.exit = clip.exit.x; t.entryAxis = clip.entryAxis; t.exitAxis = clip.exitAxis;
+  let span = ddSub(clip.exit, clip.entry);
   if (params.fixedCount > 0) { t.count = params.fixedCount; }
-  else { t.count = max(1, i32(ceil(((t.exit - t.entry) * rayLength) / params.step))); }
-  t.h = (t.exit - t.entry) / f32(t.count);
+  else {
+    let bx = rayB(ray, 0); let by = rayB(ray, 1); let bz = rayB(ray, 2);
+    let rayLength = ddSqrt(ddAdd(ddAdd(ddMul(bx, bx), ddMul(by, by)), ddMul(bz, bz)));
+    t.count = max(1, ddCeil(ddDiv(ddMul(span, rayLength), vec2f(params.step, params.stepLow))));
+  }
+  let h = ddDiv(span, dd(f32(t.count)));
+  t.h = h.x;
   // Samples outside the occupied cells' box (by a margin far beyond rounding) add exactly 0.
   t.first = 0;
   t.last = t.count;
@@ -376,15 +559,36 @@ fn trilinearSetup(ray: Ray) -> Trilinear {
   let margin = 1e-4;
   t.first = max(0, i32(ceil((occupied.x - margin - t.entry) / t.h - 0.5)));
   t.last = min(t.count, i32(floor((occupied.y + margin - t.entry) / t.h - 0.5)) + 1);
+  // Sample k lies at α = entry + (k + ½)·h, at padded index (a + α·b)/d + ½.
+  let alpha = ddAdd(clip.entry, ddMulF(h, f32(t.first) + 0.5));
+  for (var axis = 0; axis < 3; axis++) {
+    let d = spacingOf(axis);
+    let b = rayB(ray, axis);
+    let position = fixedOfDd(ddAdd(ddDiv(ddAdd(rayA(ray, axis), ddMul(alpha, b)), d), dd(0.5)));
+    let step = fixedOfDd(ddDiv(ddMul(h, b), d));
+    t.positionWhole[axis] = position.x; t.positionHigh[axis] = position.y; t.positionLow[axis] = position.z;
+    t.stepWhole[axis] = step.x; t.stepHigh[axis] = step.y; t.stepLow[axis] = step.z;
+  }
   return t;
 }
 
-/** The padded base cell of a sample and its interpolation weights (renderTrilinear's lookup). */
-fn cellOf(position: vec3f) -> vec3i {
-  return vec3i(
-    clamp(i32(floor(position.x)), 0, params.nx),
-    clamp(i32(floor(position.y)), 0, params.ny),
-    clamp(i32(floor(position.z)), 0, params.nz));
+/** One step of a fixed-point position, three axes at a time (see fixedAdd). */
+struct Position { whole: vec3u, high: vec3u, low: vec3u };
+fn advance(p: Position, t: Trilinear) -> Position {
+  let low = p.low + t.stepLow;
+  let high0 = p.high + t.stepHigh;
+  let high = high0 + select(vec3u(0u), vec3u(1u), low < p.low);
+  let carry = select(vec3u(0u), vec3u(1u), high0 < p.high) + select(vec3u(0u), vec3u(1u), high < high0);
+  return Position(p.whole + t.stepWhole + carry, high, low);
+}
+
+/** The padded base cell of a sample (renderTrilinear's clamped floor). */
+fn cellOf(p: Position) -> vec3i {
+  return clamp(bitcast<vec3i>(p.whole), vec3i(0), vec3i(params.nx, params.ny, params.nz));
+}
+/** The sample's interpolation weights in its cell (position − cell). */
+fn weightsOf(p: Position, c: vec3i) -> vec3f {
+  return vec3f(bitcast<vec3i>(p.whole) - c) + vec3f(p.high >> vec3u(8u)) * 5.9604644775390625e-8;
 }
 `;
 
@@ -404,17 +608,16 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let t = trilinearSetup(ray);
   var value = 0.0;
   if (t.hit) {
-    let inverseD = vec3f(1.0 / params.dx, 1.0 / params.dy, 1.0 / params.dz);
     let px = params.px;
     let pxy = params.pxy;
     let maximum = params.reduceMax != 0u;
     // MIP: samples clipped away as outside the occupied cells are zeros.
     var sum = select(0.0, select(-FAR, 0.0, t.first > 0 || t.last < t.count), maximum);
+    var position = Position(t.positionWhole, t.positionHigh, t.positionLow);
     for (var sample = t.first; sample < t.last; sample++) {
-      let alpha = t.entry + (f32(sample) + 0.5) * t.h;
-      let g = (ray.a + alpha * ray.b) * inverseD + 0.5;
-      let c = cellOf(g);
-      let w = g - vec3f(c);
+      let c = cellOf(position);
+      let w = weightsOf(position, c);
+      position = advance(position, t);
       let base = c.x + px * c.y + pxy * c.z;
       let c000 = volume[base]; let c100 = volume[base + 1];
       let c010 = volume[base + px]; let c110 = volume[base + px + 1];
@@ -466,11 +669,11 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   var sum = 0.0;
   var g0 = vec3f(0.0);
   var g1 = vec3f(0.0);
+  var position = Position(t.positionWhole, t.positionHigh, t.positionLow);
   for (var sample = t.first; sample < t.last; sample++) {
-    let alpha = t.entry + (f32(sample) + 0.5) * t.h;
-    let position = (a + alpha * b) * inverseD + 0.5;
     let c = cellOf(position);
-    let w = position - vec3f(c);
+    let w = weightsOf(position, c);
+    position = advance(position, t);
     let base = c.x + px * c.y + pxy * c.z;
     let c000 = volume[base]; let c100 = volume[base + 1];
     let c010 = volume[base + px]; let c110 = volume[base + px + 1];
@@ -520,13 +723,14 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 `;
 
 /**
- * Joseph's set-up (JosephRays.begin in joseph.ts): the clip to the interpolated field's support
- * (the box grown by half a voxel, less the CPU's inset of a millionth of a voxel), the dominant
- * axis m (ties to the earlier axis), the slice coefficients α = c₀ + i·c₁, the in-slice positions
- * g = p + i·q along u and v (padded index units) and the slices to visit, made exact with the
- * CPU's estimate-then-fix. Rays are also limited to the slices near the occupied cells' box (as
- * the trilinear kernels, by a margin far beyond rounding; not for maximum-intensity projections,
- * which the CPU renders without it): samples outside it are exactly zero.
+ * Joseph's set-up (JosephRays.begin in joseph.ts), in df: the clip to the interpolated field's
+ * support (the box grown by half a voxel, less the CPU's inset of a millionth of a voxel), the
+ * dominant axis m (ties to the earlier axis), the slice coefficients α = c₀ + i·c₁, the in-slice
+ * positions g = p + i·q along u and v (padded index units; fixed point from slice \`first\` on)
+ * and the slices to visit, made exact with the CPU's estimate-then-fix. Rays are also limited to
+ * the slices near the occupied cells' box (as the trilinear kernels, by a margin far beyond
+ * rounding; not for maximum-intensity projections, which the CPU renders without it): samples
+ * outside it are exactly zero.
  */
 const JOSEPH_SETUP = /* wgsl */ `
 ${CLIP_TO_BOX}
@@ -534,42 +738,44 @@ struct Joseph {
   hit: bool,               // false: the ray misses the support or has no length
   main: i32, u: i32, v: i32,
   c0: f32, c1: f32, weight: f32, rayLength: f32,
-  pu: f32, qu: f32, pv: f32, qv: f32,
   first: i32, end: i32, step: i32, count: i32,
+  // Slice first's (u, v) position and the step to the next slice visited, fixed point.
+  positionWhole: vec2u, positionHigh: vec2u, positionLow: vec2u,
+  stepWhole: vec2u, stepHigh: vec2u, stepLow: vec2u,
 };
 
 /** Whether α lies on the inner side of the boundary that low (rising: entry) or high slice indices leave by. */
-fn insideLow(alpha: f32, rising: bool, entry: f32, exit: f32) -> bool {
-  return select(alpha <= exit, alpha >= entry, rising);
+fn insideLow(alpha: vec2f, rising: bool, entry: vec2f, exit: vec2f) -> bool {
+  return select(ddLessEqual(alpha, exit), ddLessEqual(entry, alpha), rising);
 }
-fn insideHigh(alpha: f32, rising: bool, entry: f32, exit: f32) -> bool {
-  return select(alpha >= entry, alpha <= exit, rising);
+fn insideHigh(alpha: vec2f, rising: bool, entry: vec2f, exit: vec2f) -> bool {
+  return select(ddLessEqual(entry, alpha), ddLessEqual(alpha, exit), rising);
 }
 
 /** lowestSlice of joseph.ts: the lowest slice in [0, last + 1] inside the clipped segment. */
-fn lowestSlice(c0: f32, c1: f32, entry: f32, exit: f32, last: i32) -> i32 {
-  let rising = c1 > 0.0;
-  let estimate = ceil((select(exit, entry, rising) - c0) / c1);
+fn lowestSlice(c0: vec2f, c1: vec2f, entry: vec2f, exit: vec2f, last: i32) -> i32 {
+  let rising = c1.x > 0.0;
+  let estimate = ceil((select(exit.x, entry.x, rising) - c0.x) / c1.x);
   var i = i32(clamp(estimate, 0.0, f32(last + 1)));
   for (var guard = 0; guard <= last + 1; guard++) {
-    if (i > 0 && insideLow(c0 + f32(i - 1) * c1, rising, entry, exit)) { i--; } else { break; }
+    if (i > 0 && insideLow(planeAlpha(c0, c1, i - 1), rising, entry, exit)) { i--; } else { break; }
   }
   for (var guard = 0; guard <= last + 1; guard++) {
-    if (i <= last && !insideLow(c0 + f32(i) * c1, rising, entry, exit)) { i++; } else { break; }
+    if (i <= last && !insideLow(planeAlpha(c0, c1, i), rising, entry, exit)) { i++; } else { break; }
   }
   return i;
 }
 
 /** highestSlice of joseph.ts: the highest slice in [−1, last] inside the clipped segment. */
-fn highestSlice(c0: f32, c1: f32, entry: f32, exit: f32, last: i32) -> i32 {
-  let rising = c1 > 0.0;
-  let estimate = floor((select(entry, exit, rising) - c0) / c1);
+fn highestSlice(c0: vec2f, c1: vec2f, entry: vec2f, exit: vec2f, last: i32) -> i32 {
+  let rising = c1.x > 0.0;
+  let estimate = floor((select(entry.x, exit.x, rising) - c0.x) / c1.x);
   var i = i32(clamp(estimate, -1.0, f32(last)));
   for (var guard = 0; guard <= last + 1; guard++) {
-    if (i < last && insideHigh(c0 + f32(i + 1) * c1, rising, entry, exit)) { i++; } else { break; }
+    if (i < last && insideHigh(planeAlpha(c0, c1, i + 1), rising, entry, exit)) { i++; } else { break; }
   }
   for (var guard = 0; guard <= last + 1; guard++) {
-    if (i >= 0 && !insideHigh(c0 + f32(i) * c1, rising, entry, exit)) { i--; } else { break; }
+    if (i >= 0 && !insideHigh(planeAlpha(c0, c1, i), rising, entry, exit)) { i--; } else { break; }
   }
   return i;
 }
@@ -585,43 +791,44 @@ fn josephSetup(ray: Ray) -> Joseph {
   var j: Joseph;
   j.hit = false;
   j.first = 0; j.end = 0; j.step = 1; j.count = 0;
-  let a = ray.a;
-  let b = ray.b;
-  let d = vec3f(params.dx, params.dy, params.dz);
   let n = vec3i(params.nx, params.ny, params.nz);
-  let inset = 1e-6;
-  let support = clipToBox(a, b, -(0.5 - inset) * d, (vec3f(n) + (0.5 - inset)) * d);
-  if (!(support.y > support.x)) { return j; }
-  let inverse = 1.0 / d;
-  let sizes = abs(b) * inverse;
+  let support = clipToSupport(ray, vec2f(${f32Literal(SUPPORT_INSET_HIGH)}, ${f32Literal(SUPPORT_INSET_LOW)}));
+  if (!support.hit) { return j; }
+  let sx = ddDiv(ddAbs(rayB(ray, 0)), spacingOf(0));
+  let sy = ddDiv(ddAbs(rayB(ray, 1)), spacingOf(1));
+  let sz = ddDiv(ddAbs(rayB(ray, 2)), spacingOf(2));
   var main = 0; var u = 1; var v = 2;
-  if (sizes.y > sizes.x && sizes.y >= sizes.z) { main = 1; u = 0; v = 2; }
-  else if (sizes.z > sizes.x && sizes.z > sizes.y) { main = 2; u = 0; v = 1; }
-  let bm = b[main];
-  if (bm == 0.0) { return j; }
-  let bu = b[u];
-  let bv = b[v];
-  let dm = d[main];
-  let c0 = (0.5 * dm - a[main]) / bm;
-  let c1 = dm / bm;
+  if (ddLess(sx, sy) && ddLessEqual(sz, sy)) { main = 1; u = 0; v = 2; }
+  else if (ddLess(sx, sz) && ddLess(sy, sz)) { main = 2; u = 0; v = 1; }
+  let bm = rayB(ray, main);
+  if (bm.x == 0.0) { return j; }
+  let bu = rayB(ray, u);
+  let bv = rayB(ray, v);
+  let dm = spacingOf(main);
+  let du = spacingOf(u);
+  let dv = spacingOf(v);
+  let c0 = ddDiv(ddSub(ddMulF(dm, 0.5), rayA(ray, main)), bm);
+  let c1 = ddDiv(dm, bm);
   j.hit = true;
   j.main = main; j.u = u; j.v = v;
-  j.c0 = c0; j.c1 = c1;
-  j.rayLength = length(b);
-  j.weight = j.rayLength * abs(c1);
-  j.pu = (a[u] + c0 * bu) * inverse[u] + 0.5; j.qu = c1 * bu * inverse[u];
-  j.pv = (a[v] + c0 * bv) * inverse[v] + 0.5; j.qv = c1 * bv * inverse[v];
+  j.c0 = c0.x; j.c1 = c1.x;
+  j.rayLength = length(ray.b);
+  j.weight = j.rayLength * abs(c1.x);
+  let pu = ddAdd(ddDiv(ddAdd(rayA(ray, u), ddMul(c0, bu)), du), dd(0.5));
+  let qu = ddDiv(ddMul(c1, bu), du);
+  let pv = ddAdd(ddDiv(ddAdd(rayA(ray, v), ddMul(c0, bv)), dv), dd(0.5));
+  let qv = ddDiv(ddMul(c1, bv), dv);
   let last = n[main] - 1;
-  var low = lowestSlice(c0, c1, support.x, support.y, last);
-  var high = highestSlice(c0, c1, support.x, support.y, last);
+  var low = lowestSlice(c0, c1, support.entry, support.exit, last);
+  var high = highestSlice(c0, c1, support.entry, support.exit, last);
   if (params.reduceMax == 0u) {
-    let occupied = clipToBox(a, b, vec3f(params.lowX, params.lowY, params.lowZ), vec3f(params.highX, params.highY, params.highZ));
+    let occupied = clipToBox(ray.a, ray.b, vec3f(params.lowX, params.lowY, params.lowZ), vec3f(params.highX, params.highY, params.highZ));
     if (!(occupied.y > occupied.x)) {
       high = low - 1;
     } else {
       let margin = 1e-4;
-      let near = (occupied.x - margin - c0) / c1;
-      let far = (occupied.y + margin - c0) / c1;
+      let near = (occupied.x - margin - c0.x) / c1.x;
+      let far = (occupied.y + margin - c0.x) / c1.x;
       let lowest = ceil(min(near, far));
       let highest = floor(max(near, far));
       if (lowest > f32(low)) { low = i32(min(lowest, f32(last + 1))); }
@@ -630,19 +837,35 @@ fn josephSetup(ray: Ray) -> Joseph {
   }
   if (high < low) { high = low - 1; }
   j.count = high - low + 1;
-  if (bm > 0.0) { j.step = 1; j.first = low; j.end = high + 1; }
+  if (bm.x > 0.0) { j.step = 1; j.first = low; j.end = high + 1; }
   else { j.step = -1; j.first = high; j.end = low - 1; }
+  let first = f32(j.first);
+  let positionU = fixedOfDd(ddAdd(pu, ddMulF(qu, first)));
+  let positionV = fixedOfDd(ddAdd(pv, ddMulF(qv, first)));
+  let stepU = fixedOfDd(ddMulF(qu, f32(j.step)));
+  let stepV = fixedOfDd(ddMulF(qv, f32(j.step)));
+  j.positionWhole = vec2u(positionU.x, positionV.x); j.positionHigh = vec2u(positionU.y, positionV.y); j.positionLow = vec2u(positionU.z, positionV.z);
+  j.stepWhole = vec2u(stepU.x, stepV.x); j.stepHigh = vec2u(stepU.y, stepV.y); j.stepLow = vec2u(stepU.z, stepV.z);
   return j;
+}
+
+/** A slice's (u, v) position, fixed point, and one step of it to the next slice visited. */
+struct SlicePosition { whole: vec2u, high: vec2u, low: vec2u };
+fn nextSlice(p: SlicePosition, j: Joseph) -> SlicePosition {
+  let low = p.low + j.stepLow;
+  let high0 = p.high + j.stepHigh;
+  let high = high0 + select(vec2u(0u), vec2u(1u), low < p.low);
+  let carry = select(vec2u(0u), vec2u(1u), high0 < p.high) + select(vec2u(0u), vec2u(1u), high < high0);
+  return SlicePosition(p.whole + j.stepWhole + carry, high, low);
 }
 
 /** The padded index of slice i's bilinear cell and its weights (wu, wv); positions clamped into the padded grid. */
 struct JosephSample { base: i32, wu: f32, wv: f32 };
-fn josephSample(j: Joseph, i: i32, strideM: i32, strideU: i32, strideV: i32, lastU: i32, lastV: i32) -> JosephSample {
-  let gu = j.pu + f32(i) * j.qu;
-  let gv = j.pv + f32(i) * j.qv;
-  let cellU = clamp(i32(floor(gu)), 0, lastU);
-  let cellV = clamp(i32(floor(gv)), 0, lastV);
-  return JosephSample((i + 1) * strideM + cellU * strideU + cellV * strideV, gu - f32(cellU), gv - f32(cellV));
+fn josephSample(p: SlicePosition, i: i32, strideM: i32, strideU: i32, strideV: i32, lastU: i32, lastV: i32) -> JosephSample {
+  let whole = bitcast<vec2i>(p.whole);
+  let cell = clamp(whole, vec2i(0), vec2i(lastU, lastV));
+  let w = vec2f(whole - cell) + vec2f(p.high >> vec2u(8u)) * 5.9604644775390625e-8;
+  return JosephSample((i + 1) * strideM + cell.x * strideU + cell.y * strideV, w.x, w.y);
 }
 `;
 
@@ -670,8 +893,10 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let lastU = n[j.u];
     let lastV = n[j.v];
     var sum = select(0.0, -FAR, maximum);
+    var position = SlicePosition(j.positionWhole, j.positionHigh, j.positionLow);
     for (var i = j.first; i != j.end; i += j.step) {
-      let s = josephSample(j, i, strideM, strideU, strideV, lastU, lastV);
+      let s = josephSample(position, i, strideM, strideU, strideV, lastU, lastV);
+      position = nextSlice(position, j);
       let c00 = volume[s.base]; let c10 = volume[s.base + strideU];
       let c01 = volume[s.base + strideV]; let c11 = volume[s.base + strideU + strideV];
       let c0 = c00 + s.wu * (c10 - c00);
@@ -716,8 +941,10 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   var sum = 0.0;
   // Σ ∂μ/∂g and Σ i·∂μ/∂g along u and v, in padded index units.
   var gradientU = 0.0; var gradientV = 0.0; var momentU = 0.0; var momentV = 0.0;
+  var position = SlicePosition(j.positionWhole, j.positionHigh, j.positionLow);
   for (var i = j.first; i != j.end; i += j.step) {
-    let s = josephSample(j, i, strideM, strideU, strideV, lastU, lastV);
+    let s = josephSample(position, i, strideM, strideU, strideV, lastU, lastV);
+    position = nextSlice(position, j);
     let c00 = volume[s.base]; let c10 = volume[s.base + strideU];
     let c01 = volume[s.base + strideV]; let c11 = volume[s.base + strideU + strideV];
     let c0 = c00 + s.wu * (c10 - c00);

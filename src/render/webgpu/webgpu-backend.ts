@@ -230,8 +230,14 @@ export class WebGPUBackend {
     ints[5] = nx + 2; ints[6] = (nx + 2) * (ny + 2);
     const sampling = this.settings.sampling;
     ints[7] = sampling.samplesPerRay !== undefined ? Math.max(1, Math.floor(sampling.samplesPerRay)) : 0;
-    floats[8] = dx; floats[9] = dy; floats[10] = dz;
-    floats[11] = sampling.stepMm ?? defaultTrilinearStep(grid);
+    // Spacing and step as double-float pairs (high at 8–11, low parts at 24–27); word 23 is the
+    // zero the kernels XOR into values to keep the compiler from rewriting exact arithmetic.
+    const step = sampling.stepMm ?? defaultTrilinearStep(grid);
+    [dx, dy, dz, step].forEach((value, index) => {
+      floats[8 + index] = value;
+      floats[24 + index] = value - Math.fround(value);
+    });
+    new Uint32Array(this.#parameterWords)[23] = 0;
     new Uint32Array(this.#parameterWords)[15] = this.settings.reduce === 'max' ? 1 : 0;
     if (this.settings.renderer === 'trilinear' || this.settings.renderer === 'joseph') {
       const empty = buildEmptySpace(grid);
@@ -314,7 +320,7 @@ export class WebGPUBackend {
       buffers = {
         poses: count,
         pixels,
-        rays: device.createBuffer({ size: 48 * count, usage: STORAGE | COPY_DST, label: 'drrkit rays' }),
+        rays: device.createBuffer({ size: 96 * count, usage: STORAGE | COPY_DST, label: 'drrkit rays' }),
         images: device.createBuffer({ size: 4 * count * pixels, usage: STORAGE | COPY_SRC, label: 'drrkit images' }),
         imagesRead: device.createBuffer({ size: 4 * count * pixels, usage: MAP_READ | COPY_DST, label: 'drrkit images read' }),
         rayGradients: null, rayGradientsRead: null, weights: null, partials: null, totals: null, totalsRead: null,
@@ -345,18 +351,25 @@ export class WebGPUBackend {
     if (set === 'gradient') this.#resident = null;
   }
 
-  /** Writes the rays (shifted to the grid origin; differences in f64) and the batch parameters. */
+  /**
+   * Writes the rays (shifted to the grid origin; differences in f64) and the batch parameters:
+   * 24 floats per pose, the f32 high parts of the 12 numbers, then their low parts (x − high,
+   * rounded to f32), so the kernels start from about 48 significant bits of each.
+   */
   #upload(rays: readonly RayGrid[], buffers: BatchBuffers, pixels: BatchPixels): void {
-    const data = new Float32Array(12 * rays.length);
+    const data = new Float32Array(24 * rays.length);
     const [ox, oy, oz] = this.origin;
+    const origin = [ox, oy, oz];
     rays.forEach((grid, pose) => {
-      const base = 12 * pose;
-      const origin = [ox, oy, oz];
+      const base = 24 * pose;
       for (let axis = 0; axis < 3; axis++) {
-        data[base + axis] = grid.source[axis] - origin[axis];
-        data[base + 3 + axis] = grid.firstPixel[axis] - grid.source[axis];
-        data[base + 6 + axis] = grid.rowStep[axis];
-        data[base + 9 + axis] = grid.columnStep[axis];
+        const values = [grid.source[axis] - origin[axis], grid.firstPixel[axis] - grid.source[axis], grid.rowStep[axis], grid.columnStep[axis]];
+        for (let part = 0; part < 4; part++) {
+          const value = values[part];
+          const high = Math.fround(value);
+          data[base + 3 * part + axis] = high;
+          data[base + 12 + 3 * part + axis] = value - high;
+        }
       }
     });
     this.device.queue.writeBuffer(buffers.rays, 0, data);
