@@ -20,13 +20,14 @@ import { Registration } from '../src/registration/registration.js';
 import { reduceRayGradients } from '../src/geometry/camera.js';
 import type { RendererName } from '../src/render/renderer.js';
 import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
+import { PARAMETER_WORDS, PRECISION_PROBE, WORKGROUP_SIZE } from '../src/render/webgpu/shaders.js';
 import type { WebGPUDeviceInfo } from '../src/render/webgpu/webgpu-backend.js';
 import { WebGPUDRR } from '../src/render/webgpu/webgpu-drr.js';
 import { downsampleVolume } from '../src/volume/pyramid.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 import type { Volume } from '../src/volume/volume.js';
 import { WorldDRR } from '../src/world-drr.js';
-import { relativeL2, repositoryRoot, sharedPath } from './helpers.js';
+import { relativeL2, repositoryRoot, seededRandom, sharedPath } from './helpers.js';
 
 process.env.EGL_PLATFORM ??= 'surfaceless';
 const info: WebGPUDeviceInfo | null = await nodeWebGPUDevice().catch(() => null);
@@ -70,6 +71,95 @@ function goldenPoses(center: readonly number[]): { name: string; pose: PoseParam
   }
   return poses;
 }
+
+/** Runs PRECISION_PROBE on (x.hi, x.lo, y.hi, y.lo) inputs; returns its 20 words per input. */
+async function runPrecisionProbe(device: GPUDevice, inputs: Float32Array<ArrayBuffer>): Promise<Uint32Array> {
+  const UNIFORM = 0x40, STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8, MAP_READ = 0x1; // GPUBufferUsage (no globals in Node)
+  const count = inputs.length / 4;
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ code: PRECISION_PROBE });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const error = await device.popErrorScope();
+  assert.equal(error, null, error?.message);
+  const parameters = device.createBuffer({ size: 4 * PARAMETER_WORDS, usage: UNIFORM | COPY_DST });
+  device.queue.writeBuffer(parameters, 0, new Uint32Array(PARAMETER_WORDS)); // zero = 0
+  const input = device.createBuffer({ size: inputs.byteLength, usage: STORAGE | COPY_DST });
+  device.queue.writeBuffer(input, 0, inputs);
+  const output = device.createBuffer({ size: 80 * count, usage: STORAGE | COPY_SRC });
+  const read = device.createBuffer({ size: 80 * count, usage: MAP_READ | COPY_DST });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [parameters, input, output].map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+  pass.dispatchWorkgroups(Math.ceil(count / WORKGROUP_SIZE));
+  pass.end();
+  encoder.copyBufferToBuffer(output, 0, read, 0, 80 * count);
+  device.queue.submit([encoder.finish()]);
+  await read.mapAsync(0x1); // GPUMapMode.READ
+  const words = new Uint32Array(read.getMappedRange().slice(0));
+  read.unmap();
+  for (const buffer of [parameters, input, output, read]) buffer.destroy();
+  return words;
+}
+
+describe('WebGPU double-float and fixed-point arithmetic on this device', { skip }, () => {
+  // The kernels' precision rests on error-free transforms that a compiler could silently undo
+  // (reassociation, multiply-add fusion, Tint → GLSL → Mesa NIR → LLVM here). This runs them on
+  // the device and checks them exactly against f64, including sums that land within 1e-9 of an
+  // integer (a sample position 1e-9 voxel from a cell face), where plain f32 picks the wrong cell.
+  test('twoSum and twoProduct are exact; df +, ×, ÷, √ carry ≥ 44 bits; fixed point is exact; f32 alone is not', async () => {
+    const random = seededRandom(12);
+    const count = 4096;
+    const split = (value: number): [number, number] => { const high = Math.fround(value); return [high, Math.fround(value - high)]; };
+    const inputs = new Float32Array(4 * count);
+    const exact = new Float64Array(2 * count);
+    for (let index = 0; index < count; index++) {
+      const x = (random() - 0.5) * 1200;
+      // Every fourth pair sums to 1e-9 … 1e-8 below an integer; the rest are generic (a step-sized y for the stepping check).
+      const y = index % 4 === 0 ? Math.round(x + 40 * random()) - (1 + 9 * random()) * 1e-9 - x : index % 4 === 1 ? (random() - 0.5) * 1.3 : (random() - 0.5) * 900;
+      const [xh, xl] = split(x), [yh, yl] = split(y);
+      inputs.set([xh, xl, yh, yl], 4 * index);
+      exact[2 * index] = xh + xl; exact[2 * index + 1] = yh + yl; // the df values, exactly (in f64)
+    }
+    const words = await runPrecisionProbe(info!.device, inputs);
+    const floats = new Float32Array(words.buffer);
+    const pair = (offset: number) => floats[offset] + floats[offset + 1];
+    const fixed = (offset: number) => (words[offset] | 0) + words[offset + 1] / 2 ** 32 + words[offset + 2] / 2 ** 64;
+    let nearFace = 0, f32WrongCell = 0, worst = 0;
+    for (let index = 0; index < count; index++) {
+      const o = 20 * index, xh = inputs[4 * index], yh = inputs[4 * index + 2];
+      const x = exact[2 * index], y = exact[2 * index + 1];
+      assert.equal(pair(o), xh + yh, `twoSum(${xh}, ${yh})`);
+      assert.equal(floats[o], Math.fround(xh + yh));
+      assert.equal(pair(o + 2), xh * yh, `twoProduct(${xh}, ${yh})`);
+      assert.equal(floats[o + 2], Math.fround(xh * yh));
+      const relative = (actual: number, expected: number, scale: number) => Math.abs(actual - expected) / scale;
+      const errors = [
+        relative(pair(o + 4), x + y, Math.abs(x) + Math.abs(y)),
+        relative(pair(o + 6), x * y, Math.abs(x * y)),
+        relative(pair(o + 8), x / y, Math.abs(x / y)),
+        relative(pair(o + 10), Math.sqrt(Math.abs(x)), Math.sqrt(Math.abs(x))),
+      ];
+      worst = Math.max(worst, ...errors);
+      assert.equal(floats[o + 12], Math.fround(xh + yh), 'plain f32 sum');
+      // x + y as fixed point: its whole part is ⌊x + y⌋ and its value x + y to 2⁻⁴⁴ relative.
+      const sum = x + y;
+      assert.equal(words[o + 14] | 0, Math.floor(sum), `⌊${x} + ${y}⌋`);
+      assert.ok(Math.abs(fixed(o + 14) - sum) <= 2 ** -44 * (Math.abs(x) + Math.abs(y)), `fixed ${fixed(o + 14)} vs ${sum}`);
+      if (index % 4 === 0) {
+        nearFace++;
+        if (Math.floor(floats[o + 12]) !== Math.floor(sum)) f32WrongCell++;
+      }
+      if (index % 4 === 1) {
+        const stepped = x + 1000 * y;
+        assert.ok(Math.abs(fixed(o + 17) - stepped) <= 1e-12, `1000 steps: ${fixed(o + 17)} vs ${stepped}`);
+      }
+    }
+    assert.ok(worst <= 2 ** -44, `df relative error ${worst}`);
+    // Plain f32 (what the kernels used before) puts most of these sums in the next cell.
+    assert.ok(f32WrongCell >= 0.5 * nearFace, `f32 put ${f32WrongCell} of ${nearFace} near-face sums in the wrong cell`);
+  });
+});
 
 describe('WebGPU backend vs the CPU kernels', { skip }, () => {
   let volume: Volume;

@@ -983,6 +983,40 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 `;
 
 /**
+ * A check of the double-float and fixed-point primitives on a device (test/webgpu.test.ts runs
+ * it against f64): per input (x.hi, x.lo, y.hi, y.lo), 20 words: twoSum(x.hi, y.hi),
+ * twoProduct(x.hi, y.hi), x + y, x·y, x / y, √|x| (df pairs, f32 bits), the plain f32 sum and
+ * product of the high parts, x + y as fixed point (3 words) and x plus 1000 fixed-point steps of
+ * y (3 words). Bindings: 0 the parameter block (its zero word = 0), 1 the inputs, 2 the outputs.
+ */
+export const PRECISION_PROBE = /* wgsl */ `
+${PARAMETERS}
+${DOUBLE_FLOAT}
+@group(0) @binding(0) var<uniform> params: Parameters;
+@group(0) @binding(1) var<storage, read> inputs: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> outputs: array<u32>;
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  if (id.x >= arrayLength(&inputs)) { return; }
+  let v = inputs[id.x];
+  let x = v.xy;
+  let y = v.zw;
+  let o = 20u * id.x;
+  let results = array<vec2f, 7>(twoSum(x.x, y.x), twoProduct(x.x, y.x), ddAdd(x, y), ddMul(x, y), ddDiv(x, y), ddSqrt(ddAbs(x)), vec2f(x.x + y.x, x.x * y.x));
+  for (var k = 0u; k < 7u; k++) {
+    outputs[o + 2u * k] = bitcast<u32>(results[k].x);
+    outputs[o + 2u * k + 1u] = bitcast<u32>(results[k].y);
+  }
+  let sum = fixedOfDd(ddAdd(x, y));
+  outputs[o + 14u] = sum.x; outputs[o + 15u] = sum.y; outputs[o + 16u] = sum.z;
+  var position = fixedOfDd(x);
+  let step = fixedOfDd(y);
+  for (var k = 0; k < 1000; k++) { position = fixedAdd(position, step); }
+  outputs[o + 17u] = position.x; outputs[o + 18u] = position.y; outputs[o + 19u] = position.z;
+}
+`;
+
+/**
  * First reduction stage: per workgroup of 64 pixels of one pose, the weighted sums
  *   Σ w·(∂I/∂a − ∂I/∂b), Σ w·∂I/∂b, Σ w·r'·∂I/∂b, Σ w·c'·∂I/∂b
  * with r', c' the row and column measured from the detector centre (smaller terms, less f32
