@@ -48,6 +48,55 @@ function gradientError(actual: { rotation: ArrayLike<number>; translation: Array
   return relativeL2([...Array.from(actual.rotation), ...Array.from(actual.translation)], [...Array.from(expected.rotation), ...Array.from(expected.translation)]);
 }
 
+/**
+ * Generic poses around `truth` from a seeded generator (not chosen by hand): rotations within
+ * ±0.15 rad and translations within ±15 mm of the truth's.
+ */
+function randomPoses(random: () => number, truth: PoseParameters, count: number): PoseParameters[] {
+  const spread = (scale: number) => (2 * random() - 1) * scale;
+  return Array.from({ length: count }, () => seedPose(Array.from(truth.rotation, (value) => value + spread(0.15)), Array.from(truth.translation, (value) => value + spread(15))));
+}
+
+/**
+ * The gradient tests' poses: (camera, truth, pose) for four fixed seed poses and one fixed world
+ * pose, then `perCamera` seeded random poses per camera.
+ */
+function gradientCases(seed: DRR, world: WorldDRR, randomSeed: number, perCamera: number): [DRR | WorldDRR, PoseParameters, PoseParameters][] {
+  const seedTruth = seedPose([Math.PI, 0, Math.PI / 2], seed.center);
+  const worldTruth = seedPose([0, 0, 0], world.defaultPose().translation);
+  const cases: [DRR | WorldDRR, PoseParameters, PoseParameters][] = [];
+  for (let k = 0; k < 4; k++) {
+    cases.push([seed, seedTruth, seedPose([Math.PI + 0.1 * Math.sin(k + 1), 0.05 * Math.cos(2 * k), Math.PI / 2 - 0.08 * Math.sin(3 * k)], seed.center.map((value, axis) => value + 10 * Math.sin(k + axis)))]);
+  }
+  cases.push([world, worldTruth, seedPose([0.06, -0.08, 0.05], worldTruth.translation.map((value, axis) => value + [8, -6, 10][axis]))]);
+  const random = seededRandom(randomSeed);
+  for (const pose of randomPoses(random, seedTruth, perCamera)) cases.push([seed, seedTruth, pose]);
+  for (const pose of randomPoses(random, worldTruth, perCamera)) cases.push([world, worldTruth, pose]);
+  return cases;
+}
+
+/**
+ * Per-pixel ray gradient agreement over `pixels`: `scaled`, the largest difference (L2 over a
+ * pixel's six numbers) relative to the image's root-mean-square ray gradient, and `within`, how
+ * many pixels are within 1e-3 relative to their own ray gradient (f32 sums of many crossing
+ * terms cancel on a few pixels, so their own scale is a harsher yardstick).
+ */
+function rayGradientAgreement(actual: Float64Array, expected: Float64Array, pixels: Iterable<number>): { scaled: number; within: number; count: number } {
+  let worst = 0, within = 0, count = 0, squares = 0;
+  for (const pixel of pixels) {
+    count++;
+    let difference = 0, norm = 0;
+    for (let k = 6 * pixel; k < 6 * pixel + 6; k++) { difference += (actual[k] - expected[k]) ** 2; norm += expected[k] ** 2; }
+    squares += norm;
+    worst = Math.max(worst, Math.sqrt(difference));
+    if (difference <= 1e-6 * norm) within++;
+  }
+  return { scaled: worst / Math.sqrt(squares / Math.max(1, count)), within, count };
+}
+
+/** Pose-gradient tolerance at every pose (the issue asks 1e-3; measured ≤ 5e-6, see docs/webgpu.md "Precision"). */
+const POSE_GRADIENT_TOLERANCE = 1e-4;
+
 /** The CT of the golden images when ../shared is present, else the built-in example CT (coarser, for speed). */
 async function testVolume(): Promise<{ volume: Volume; name: string }> {
   const path = sharedPath('data/lidc2-chest-ct.nii.gz');
@@ -216,52 +265,48 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
 
   for (const renderer of RENDERERS) {
     // Both kernels' exact ray gradients jump where a ray crosses a voxel edge (Siddon: which
-    // voxel the tiny corner segment lies in decides which axis a density jump is charged to) or a
-    // sample crosses a cell face (trilinear: ∇μ is discontinuous there, and the sample count is a
-    // ceiling). f32 rays fall on the other side of such a point on a few pixels, so: the median
-    // pose within 1e-3, every pose within 1e-2, and ≥ 99% of pixels' ray gradients within 1e-3.
-    test(`${renderer}: NCC pose gradients, reduced on the device, equal the CPU ones (median pose ≤ 1e-3; seed and world)`, async () => {
+    // voxel a tiny corner segment lies in decides which axis a density jump is charged to) or a
+    // sample crosses a cell face (trilinear and Joseph: ∇μ is discontinuous there; the sample
+    // count is a ceiling). With f32 ray set-up, positions near voxel 256 are known to ~1.5e-5
+    // voxel, and a few pixels fell on the other side of such a jump: per pose up to 2.6e-2 (Siddon),
+    // 2.2e-3 (trilinear), 1.6e-3 (Joseph) over 20 random poses per camera. The kernels now set up
+    // rays in double-float and step sample positions in fixed point (docs/webgpu.md, "Precision"):
+    // measured ≤ 3e-6 at every pose, so every pose is held to 1e-4 — fixed and seeded random poses.
+    // Per pixel: every ray gradient within 1e-2 and ≥ 99% within 1e-4 (what is left is f32
+    // accumulation: Siddon's telescoping crossing sums cancel, up to 1e-3 on a few pixels).
+    test(`${renderer}: NCC pose gradients, reduced on the device, equal the CPU ones at every pose (≤ 1e-4; fixed and random poses, seed and world)`, async () => {
       const ncc = new NormalizedCrossCorrelation();
       const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
       const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
-      const seedTruth = seedPose([Math.PI, 0, Math.PI / 2], seed.center);
-      const worldStart = world.defaultPose().translation;
-      const cases: [DRR | WorldDRR, PoseParameters, PoseParameters][] = [];
-      for (let k = 0; k < 4; k++) {
-        cases.push([seed, seedTruth, seedPose([Math.PI + 0.1 * Math.sin(k + 1), 0.05 * Math.cos(2 * k), Math.PI / 2 - 0.08 * Math.sin(3 * k)], seed.center.map((value, axis) => value + 10 * Math.sin(k + axis)))]);
-      }
-      cases.push([world, seedPose([0, 0, 0], worldStart), seedPose([0.06, -0.08, 0.05], worldStart.map((value, axis) => value + [8, -6, 10][axis]))]);
-      const errors: number[] = [];
-      for (const [drr, truth, pose] of cases) {
+      const gpus = new Map<DRR | WorldDRR, WebGPUDRR>([[seed, await WebGPUDRR.create(seed, info!)], [world, await WebGPUDRR.create(world, info!)]]);
+      const errors: string[] = [];
+      let worst = 0, scaledWorst = 0;
+      for (const [index, [drr, truth, pose]] of gradientCases(seed, world, 1, 4).entries()) {
+        const gpu = gpus.get(drr)!;
         const shape = { height: drr.detector.height, width: drr.detector.width };
         const fixed = drr.render(truth);
         const cpu = drr.renderWithRayGradients(pose);
         const cpuGradient = drr.parameterGradient(pose, cpu.rayGradients, ncc.scoreWithGradient(fixed, cpu.image, shape, 1).gradient);
-        const gpu = await WebGPUDRR.create(drr, info!);
         const image = await gpu.renderForGradientAsync(pose);
         assert.ok(relativeL2(image, cpu.image) <= 1e-4);
         const weights = ncc.scoreWithGradient(fixed, image, shape, 1).gradient;
         const gpuGradient = await gpu.parameterGradientAsync(pose, weights);
         const error = gradientError(gpuGradient, cpuGradient);
-        errors.push(error);
-        assert.ok(error <= 1e-2, `${drr.constructor.name}: relative error ${error}`);
+        errors.push(`${index}:${error.toExponential(1)}`);
+        worst = Math.max(worst, error);
         // Per-pixel ray gradients read back.
         const readBack = await gpu.renderWithRayGradientsAsync(pose);
-        let close = 0;
-        for (let pixel = 0; pixel < drr.pixelCount; pixel++) {
-          const range = [6 * pixel, 6 * pixel + 6] as const;
-          const expected = cpu.rayGradients.subarray(...range);
-          if (expected.every((value) => value === 0) || relativeL2(readBack.rayGradients.subarray(...range), expected) <= 1e-3) close++;
-        }
-        assert.ok(close >= 0.99 * drr.pixelCount, `${drr.constructor.name}: ${drr.pixelCount - close} of ${drr.pixelCount} pixels' ray gradients differ by more than 1e-3`);
+        const pixels = rayGradientAgreement(readBack.rayGradients, cpu.rayGradients, Array.from({ length: drr.pixelCount }, (_, pixel) => pixel));
+        assert.ok(pixels.scaled <= 1e-4 && pixels.within >= 0.99 * pixels.count, `${drr.constructor.name} pose ${index}: worst pixel ${pixels.scaled} of the RMS ray gradient, ${pixels.count - pixels.within} of ${pixels.count} pixels' ray gradients differ by more than 1e-3`);
+        scaledWorst = Math.max(scaledWorst, pixels.scaled);
         // Weights known in advance: render and reduce in one submission.
         const oneSubmission = await gpu.renderWithTransformGradientsAsync([pose], weights);
         const expectedTransform = await gpu.transformGradientAsync(pose, weights);
         assert.ok(gradientError(oneSubmission.gradients[0], expectedTransform) <= 1e-5);
-        await gpu.destroy();
       }
-      errors.sort((a, b) => a - b);
-      assert.ok(errors[Math.floor(errors.length / 2)] <= 1e-3, `median relative error ${errors[Math.floor(errors.length / 2)]} (all: ${errors.map((value) => value.toExponential(1)).join(', ')})`);
+      for (const gpu of gpus.values()) await gpu.destroy();
+      process.stderr.write(`# ${renderer}: worst pose ${worst.toExponential(2)}, worst pixel ${scaledWorst.toExponential(2)} of the RMS ray gradient\n`);
+      assert.ok(worst <= POSE_GRADIENT_TOLERANCE, `worst pose: relative error ${worst} (poses: ${errors.join(', ')})`);
     });
   }
 
@@ -304,26 +349,21 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
       }
     });
 
-    // The sparse version of the dense gradient test below: NCC over a pixel subset, as the robust
+    // The sparse version of the dense gradient test: NCC over a third of the pixels, as the robust
     // strategy's refinement scores it. The sparse kernels compute exactly what the dense ones do
-    // at the listed pixels (asserted bit for bit), so the gap to the CPU is the dense one: f32
-    // sample positions on the other side of a cell face from the f64 ones on a few pixels (see
-    // docs/webgpu.md). Over a third of the pixels those few pixels weigh more: measured per pose
-    // 8e-6 … 3.7e-3 (trilinear), ≤ 5.5e-4 (Siddon), ≤ 3e-5 (Joseph), so the median-pose bound of
-    // the dense test (1e-3) is not asserted here; every pose ≤ 1e-2 and ≥ 99% of the listed
-    // pixels' ray gradients ≤ 1e-3 are.
-    test(`${renderer}: sparse NCC pose gradients equal the CPU's sparse ones (every pose ≤ 1e-2; seed and world)`, async () => {
+    // at the listed pixels (asserted bit for bit), so the gap to the CPU is the dense one; with
+    // f32 ray set-up the two or three pixels near a jump weighed more over a third of the pixels
+    // (per pose up to 3.0e-2 Siddon, 9.8e-3 trilinear, 1.8e-3 Joseph over 20 random poses per
+    // camera). Measured now ≤ 5e-6: every pose is held to 1e-4, fixed and seeded random poses.
+    test(`${renderer}: sparse NCC pose gradients equal the CPU's sparse ones at every pose (≤ 1e-4; fixed and random poses, seed and world)`, async () => {
       const ncc = new NormalizedCrossCorrelation();
       const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
       const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
-      const seedTruth = seedPose([Math.PI, 0, Math.PI / 2], seed.center);
-      const worldStart = world.defaultPose().translation;
-      const cases: [DRR | WorldDRR, PoseParameters, PoseParameters][] = [];
-      for (let k = 0; k < 4; k++) {
-        cases.push([seed, seedTruth, seedPose([Math.PI + 0.1 * Math.sin(k + 1), 0.05 * Math.cos(2 * k), Math.PI / 2 - 0.08 * Math.sin(3 * k)], seed.center.map((value, axis) => value + 10 * Math.sin(k + axis)))]);
-      }
-      cases.push([world, seedPose([0, 0, 0], worldStart), seedPose([0.06, -0.08, 0.05], worldStart.map((value, axis) => value + [8, -6, 10][axis]))]);
-      for (const [drr, truth, pose] of cases) {
+      const gpus = new Map<DRR | WorldDRR, WebGPUDRR>([[seed, await WebGPUDRR.create(seed, info!)], [world, await WebGPUDRR.create(world, info!)]]);
+      const errors: string[] = [];
+      let worst = 0, scaledWorst = 0;
+      for (const [index, [drr, truth, pose]] of gradientCases(seed, world, 2, 4).entries()) {
+        const gpu = gpus.get(drr)!;
         const total = drr.pixelCount;
         const pixels = Array.from({ length: Math.floor(total / 3) }, (_, index) => (index * 3 + (index % 3)) % total);
         const call = { pixels };
@@ -338,26 +378,25 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
         };
         const cpu = drr.renderWithRayGradients(pose, call);
         const cpuGradient = drr.parameterGradient(pose, cpu.rayGradients, weightsOf(cpu.image), call);
-        const gpu = await WebGPUDRR.create(drr, info!);
         const image = await gpu.renderForGradientAsync(pose, call);
         assert.ok(relativeL2(image, cpu.image) <= 1e-4);
         const weights = weightsOf(image);
         const gpuGradient = await gpu.parameterGradientAsync(pose, weights);
         const error = gradientError(gpuGradient, cpuGradient);
-        assert.ok(error <= 1e-2, `${drr.constructor.name}: relative error ${error}`);
-        // The listed pixels' values and ray gradients are the dense kernel's, bit for bit, and ≥ 99% within 1e-3 of the CPU's.
+        errors.push(`${index}:${error.toExponential(1)}`);
+        worst = Math.max(worst, error);
+        // The listed pixels' values and ray gradients are the dense kernel's, bit for bit; every one within 1e-2 of the CPU's, ≥ 99% within 1e-4.
         const readBack = await gpu.renderWithRayGradientsAsync(pose, call);
         assert.equal(readBack.rayGradients.length, 6 * total);
         const dense = await gpu.renderWithRayGradientsAsync(pose);
-        let close = 0;
         for (const pixel of pixels) {
           assert.equal(readBack.image[pixel], dense.image[pixel]);
           const range = [6 * pixel, 6 * pixel + 6] as const;
           assert.deepEqual(readBack.rayGradients.subarray(...range), dense.rayGradients.subarray(...range));
-          const expected = cpu.rayGradients.subarray(...range);
-          if (expected.every((value) => value === 0) || relativeL2(readBack.rayGradients.subarray(...range), expected) <= 1e-3) close++;
         }
-        assert.ok(close >= 0.99 * pixels.length, `${drr.constructor.name}: ${pixels.length - close} of ${pixels.length} pixels' ray gradients differ by more than 1e-3`);
+        const agreement = rayGradientAgreement(readBack.rayGradients, cpu.rayGradients, pixels);
+        assert.ok(agreement.scaled <= 1e-4 && agreement.within >= 0.99 * agreement.count, `${drr.constructor.name} pose ${index}: worst pixel ${agreement.scaled} of the RMS ray gradient, ${agreement.count - agreement.within} of ${agreement.count} listed pixels' ray gradients differ by more than 1e-3`);
+        scaledWorst = Math.max(scaledWorst, agreement.scaled);
         // The device reduction over the list equals reduceRayGradients of the read-back sparse ray gradients.
         const reduced = reduceRayGradients(readBack.rayGradients, weights, drr.detector.height, drr.detector.width, pixels);
         await gpu.renderForGradientAsync(pose, call);
@@ -369,8 +408,10 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
         const oneSubmission = await gpu.renderWithTransformGradientsAsync([pose], weights, call);
         assert.ok(relativeL2(oneSubmission.images, cpu.image) <= 1e-4);
         assert.ok(gradientError(oneSubmission.gradients[0], await gpu.transformGradientAsync(pose, weights)) <= 1e-5);
-        await gpu.destroy();
       }
+      for (const gpu of gpus.values()) await gpu.destroy();
+      process.stderr.write(`# ${renderer}: worst pose ${worst.toExponential(2)}, worst pixel ${scaledWorst.toExponential(2)} of the RMS ray gradient\n`);
+      assert.ok(worst <= POSE_GRADIENT_TOLERANCE, `worst pose: relative error ${worst} (poses: ${errors.join(', ')})`);
     });
   }
 
