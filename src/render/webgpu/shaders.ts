@@ -1,27 +1,32 @@
 /**
- * WGSL compute kernels of the WebGPU backend: faithful f32 ports of the CPU kernels in
- * src/render/siddon.ts, src/render/trilinear.ts and src/render/joseph.ts (same padding,
- * plane-crossing and slice expressions, clipping and tie rules), plus the reduction of per-pixel ray gradients to the twelve numbers
- * of a {@link RayGridGradient}.
+ * WGSL compute kernels of the WebGPU backend: ports of the CPU kernels in src/render/siddon.ts,
+ * src/render/trilinear.ts and src/render/joseph.ts (same padding, plane-crossing and slice
+ * expressions, clipping and tie rules), plus the reduction of per-pixel ray gradients to the
+ * twelve numbers of a {@link RayGridGradient}.
  *
  * Layout shared by every kernel:
  * - `volume`: the padded density grid's data (`DensityGrid.data`), f32, uploaded once.
  * - `params`: a uniform block (see {@link PARAMETER_WORDS}).
- * - `rays`: 12 f32 per pose: the source relative to the grid origin, firstPixel − source,
- *   rowStep, columnStep (the host computes both differences in f64, so the shader starts from
- *   small, accurate numbers).
+ * - `rays`: 24 f32 per pose: the high parts of the source relative to the grid origin,
+ *   firstPixel − source, rowStep, columnStep (12 numbers, differences taken in f64 on the
+ *   host), then their low parts (value − high): each number as a double-float pair.
  * - images: [pose][pixel]; ray gradients: [pose][pixel][6] = (∂I/∂a, ∂I/∂b), as the CPU kernels.
  * - `pixelList` (sparse renders, `params.sparse` ≠ 0): the detector pixels to render, u32
  *   row·width + column; images and ray gradients are then compact, [pose][list entry].
  * One invocation renders one pixel: global id x is the pixel (or list entry), y the pose
  * (workgroups of 64).
  *
- * Two deliberate differences from the CPU code: arithmetic is f32 (so images agree to about
- * 1e-6 relative, not bit for bit), and there is no empty-space skipping (which on the CPU changes
- * no value, only speed; trilinear and Joseph rays are still clipped to the occupied cells' box).
- * Joseph reads f32 densities: the grid's compact storage, decoded on upload (webgpu-backend.ts).
- * With `reduceMax` the forward kernels compute the maximum-intensity projections of
- * src/render/maximum-intensity.ts instead (no gradient).
+ * Precision: what decides *which* voxels and cells a ray meets — the ray itself, its clip to the
+ * volume, Siddon's plane-crossing α and their order, the trilinear sample count and sample
+ * positions, Joseph's dominant axis, slice range and in-slice positions — is computed in
+ * double-float arithmetic (about 48 bits; see DOUBLE_FLOAT) and per-sample positions are stepped
+ * in 96-bit fixed point, so the discrete choices are the CPU's f64 ones except within ~1e-11
+ * voxel of a face. Densities, interpolation weights and every sum are f32 (images agree with the
+ * CPU to about 1e-6 relative, not bit for bit). There is no empty-space skipping (which on the CPU
+ * changes no value, only speed; trilinear and Joseph rays are still clipped to the occupied
+ * cells' box). Joseph reads f32 densities: the grid's compact storage, decoded on upload
+ * (webgpu-backend.ts). With `reduceMax` the forward kernels compute the maximum-intensity
+ * projections of src/render/maximum-intensity.ts instead (no gradient).
  */
 
 /** Threads per workgroup of every kernel. */

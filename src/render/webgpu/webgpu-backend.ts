@@ -6,8 +6,8 @@
  * `nodeWebGPUDevice` (the `webgpu` package, Dawn) or `browserWebGPUDevice` (navigator.gpu).
  *
  * The volume is uploaded once, as one f32 storage buffer (the padded grid as the CPU kernels read
- * it). Per render only the rays go up (12 floats per pose) and the images come back; a batch of
- * poses is one submission. Gradients stay on the device: with per-pixel loss weights they are
+ * it). Per render only the rays go up (12 numbers per pose, as 24 floats: double-float pairs) and
+ * the images come back; a batch of poses is one submission. Gradients stay on the device: with per-pixel loss weights they are
  * reduced there to the 12 numbers of a {@link RayGridGradient} per pose.
  */
 import { DrrkitError } from '../../errors.js';
