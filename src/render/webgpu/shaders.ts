@@ -135,6 +135,12 @@ fn ddSqrt(x: vec2f) -> vec2f {
 fn ddLess(x: vec2f, y: vec2f) -> bool { return x.x < y.x || (x.x == y.x && x.y < y.y); }
 fn ddLessEqual(x: vec2f, y: vec2f) -> bool { return x.x < y.x || (x.x == y.x && x.y <= y.y); }
 fn ddAbs(x: vec2f) -> vec2f { return select(x, -x, x.x < 0.0 || (x.x == 0.0 && x.y < 0.0)); }
+/** ⌊x⌋ of a df number (|x| < 2^31). */
+fn ddFloor(x: vec2f) -> i32 {
+  let f = floor(x.x);
+  if (f == x.x && x.y < 0.0) { return i32(f) - 1; }
+  return i32(f);
+}
 /** ⌈x⌉ of a df number (|x| < 2^31). */
 fn ddCeil(x: vec2f) -> i32 {
   let c = ceil(x.x);
@@ -143,6 +149,18 @@ fn ddCeil(x: vec2f) -> i32 {
 }
 /** α of plane p (or slice) of an axis: c0 + p·c1, in df. */
 fn planeAlpha(c0: vec2f, c1: vec2f, p: i32) -> vec2f { return ddAdd(c0, ddMulF(c1, f32(p))); }
+/**
+ * The same, cheaper, for traversal loops: c1's high part split once per ray into 12-bit halves
+ * (c1High + c1Low = c1.x, see upperHalf), so p·c1High and p·c1Low are exact for 0 ≤ p < 4096.
+ */
+fn planeAlphaSplit(c0: vec2f, c1: vec2f, c1High: f32, c1Low: f32, p: i32) -> vec2f {
+  let f = f32(p);
+  let s = twoSum(c0.x, keep(f * c1High));
+  let t = twoSum(s.x, keep(f * c1Low));
+  return fastTwoSum(t.x, keep(keep(s.y + t.y) + keep(c0.y + keep(f * c1.y))));
+}
+/** x − y to f32 accuracy (for segment lengths between nearby α: the high parts' difference is then exact). */
+fn ddGap(x: vec2f, y: vec2f) -> f32 { return (x.x - y.x) + (x.y - y.y); }
 /** The grid spacing along an axis, as df (the host uploads hi and lo of the f64 spacing). */
 fn spacingOf(axis: i32) -> vec2f {
   if (axis == 0) { return vec2f(params.dx, params.dxLow); }
@@ -241,15 +259,15 @@ struct Siddon {
 };
 
 /** One axis of the start state: the voxel after the entry event (the CPU's estimate-then-fix). */
-fn siddonStart(axis: i32, a: f32, b: f32, c0: vec2f, c1: vec2f, d: f32, n: i32, entry: vec2f, entryAxis: i32) -> i32 {
+fn siddonStart(axis: i32, a: vec2f, b: f32, c0: vec2f, c1: vec2f, d: vec2f, n: i32, entry: vec2f, entryAxis: i32) -> i32 {
   if (b == 0.0) {
-    return clamp(i32(floor(a / d)), 0, n - 1);
+    return clamp(ddFloor(ddDiv(a, d)), 0, n - 1);
   }
   let step = select(-1, 1, b > 0.0);
   if (entryAxis == axis) {
     return select(n - 1, 0, b > 0.0);
   }
-  var i = clamp(i32(floor((a + entry.x * b) / d)), 0, n - 1);
+  var i = clamp(i32(floor((a.x + entry.x * b) / d.x)), 0, n - 1);
   let tied = axis < entryAxis;
   let enter = select(1, 0, b > 0.0);
   let leave = 1 - enter;
@@ -295,13 +313,11 @@ fn siddonSetup(ray: Ray) -> Siddon {
   s.c0x = c0[0]; s.c0y = c0[1]; s.c0z = c0[2];
   s.c1x = c1[0]; s.c1y = c1[1]; s.c1z = c1[2];
   s.entry = entry; s.exit = exit; s.entryAxis = entryAxis; s.exitAxis = exitAxis;
-  let a = ray.a;
   let b = ray.b;
-  let d = vec3f(params.dx, params.dy, params.dz);
   s.step = vec3i(select(-1, 1, b.x > 0.0), select(-1, 1, b.y > 0.0), select(-1, 1, b.z > 0.0));
-  let i = siddonStart(0, a.x, b.x, s.c0x, s.c1x, d.x, n.x, entry, entryAxis);
-  let j = siddonStart(1, a.y, b.y, s.c0y, s.c1y, d.y, n.y, entry, entryAxis);
-  let k = siddonStart(2, a.z, b.z, s.c0z, s.c1z, d.z, n.z, entry, entryAxis);
+  let i = siddonStart(0, rayA(ray, 0), b.x, s.c0x, s.c1x, spacingOf(0), n.x, entry, entryAxis);
+  let j = siddonStart(1, rayA(ray, 1), b.y, s.c0y, s.c1y, spacingOf(1), n.y, entry, entryAxis);
+  let k = siddonStart(2, rayA(ray, 2), b.z, s.c0z, s.c1z, spacingOf(2), n.z, entry, entryAxis);
   s.plane = vec3i(select(i, i + 1, b.x > 0.0), select(j, j + 1, b.y > 0.0), select(k, k + 1, b.z > 0.0));
   s.index = i + 1 + params.px * (j + 1) + params.pxy * (k + 1);
   s.status = 2;
@@ -340,35 +356,37 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let strideJ = s.step.y * params.px;
     let strideK = s.step.z * params.pxy;
     var plane = s.plane;
-    var nextX = planeAlpha(s.c0x, s.c1x, plane.x);
-    var nextY = planeAlpha(s.c0y, s.c1y, plane.y);
-    var nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
+    let c1High = vec3f(upperHalf(s.c1x.x), upperHalf(s.c1y.x), upperHalf(s.c1z.x));
+    let c1Low = vec3f(s.c1x.x, s.c1y.x, s.c1z.x) - c1High;
+    var nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
+    var nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
+    var nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
     var index = s.index;
     var alpha = s.entry;
     var current = volume[index];
     let limit = params.nx + params.ny + params.nz + 6;
     for (var guard = 0; guard < limit; guard++) {
       if (ddLessEqual(nextX, nextY) && ddLessEqual(nextX, nextZ)) {
-        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
-        sum = gather(sum, current, ddSub(nextX, alpha).x);
+        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
+        sum = gather(sum, current, ddGap(nextX, alpha));
         alpha = nextX;
         index += s.step.x;
         plane.x += s.step.x;
-        nextX = planeAlpha(s.c0x, s.c1x, plane.x);
+        nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
       } else if (ddLessEqual(nextY, nextZ)) {
-        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
-        sum = gather(sum, current, ddSub(nextY, alpha).x);
+        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
+        sum = gather(sum, current, ddGap(nextY, alpha));
         alpha = nextY;
         index += strideJ;
         plane.y += s.step.y;
-        nextY = planeAlpha(s.c0y, s.c1y, plane.y);
+        nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
       } else {
-        if (ddLessEqual(exit, nextZ)) { sum = gather(sum, current, ddSub(exit, alpha).x); break; }
-        sum = gather(sum, current, ddSub(nextZ, alpha).x);
+        if (ddLessEqual(exit, nextZ)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
+        sum = gather(sum, current, ddGap(nextZ, alpha));
         alpha = nextZ;
         index += strideK;
         plane.z += s.step.z;
-        nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
+        nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
       }
       current = volume[index];
     }
@@ -407,9 +425,11 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     let strideJ = s.step.y * params.px;
     let strideK = s.step.z * params.pxy;
     var plane = s.plane;
-    var nextX = planeAlpha(s.c0x, s.c1x, plane.x);
-    var nextY = planeAlpha(s.c0y, s.c1y, plane.y);
-    var nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
+    let c1High = vec3f(upperHalf(s.c1x.x), upperHalf(s.c1y.x), upperHalf(s.c1z.x));
+    let c1Low = vec3f(s.c1x.x, s.c1y.x, s.c1z.x) - c1High;
+    var nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
+    var nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
+    var nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
     var index = s.index;
     var alpha = entry;
     var current = volume[index];
@@ -425,28 +445,28 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     for (var guard = 0; guard < limit; guard++) {
       var axis = 0;
       if (ddLessEqual(nextX, nextY) && ddLessEqual(nextX, nextZ)) {
-        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
-        sum += current * ddSub(nextX, alpha).x;
+        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum += current * ddGap(exit, alpha); reachedExit = true; break; }
+        sum += current * ddGap(nextX, alpha);
         alpha = nextX;
         index += s.step.x;
         plane.x += s.step.x;
-        nextX = planeAlpha(s.c0x, s.c1x, plane.x);
+        nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
         axis = 0;
       } else if (ddLessEqual(nextY, nextZ)) {
-        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
-        sum += current * ddSub(nextY, alpha).x;
+        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum += current * ddGap(exit, alpha); reachedExit = true; break; }
+        sum += current * ddGap(nextY, alpha);
         alpha = nextY;
         index += strideJ;
         plane.y += s.step.y;
-        nextY = planeAlpha(s.c0y, s.c1y, plane.y);
+        nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
         axis = 1;
       } else {
-        if (ddLessEqual(exit, nextZ)) { sum += current * ddSub(exit, alpha).x; reachedExit = true; break; }
-        sum += current * ddSub(nextZ, alpha).x;
+        if (ddLessEqual(exit, nextZ)) { sum += current * ddGap(exit, alpha); reachedExit = true; break; }
+        sum += current * ddGap(nextZ, alpha);
         alpha = nextZ;
         index += strideK;
         plane.z += s.step.z;
-        nextZ = planeAlpha(s.c0z, s.c1z, plane.z);
+        nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
         axis = 2;
       }
       let after = volume[index];
