@@ -325,7 +325,10 @@ fn siddonSetup(ray: Ray) -> Siddon {
 }
 `;
 
-/** Siddon's exact radiological path (renderSiddon); with reduceMax, the Siddon MIP (renderSiddonMaximum). */
+/**
+ * Siddon's exact radiological path (renderSiddon); with reduceMax, the Siddon MIP
+ * (renderSiddonMaximum). Set-up in df, traversal in f32 (SIDDON_GRADIENT traverses in df).
+ */
 export const SIDDON_FORWARD = /* wgsl */ `
 ${RENDER_PRELUDE}
 ${SIDDON_SETUP}
@@ -351,42 +354,42 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let maximum = params.reduceMax != 0u;
   var sum = select(0.0, -FAR, maximum);
   if (s.status == 2) {
-    let exit = s.exit;
+    // The set-up (clip, start voxel) is the gradient kernel's, in df; the traversal steps in f32
+    // (the old, cheap path: forward images need no more, see "Precision" in docs/webgpu.md).
+    let exit = s.exit.x;
     let exitAxis = s.exitAxis;
+    let c0 = vec3f(s.c0x.x, s.c0y.x, s.c0z.x);
+    let c1 = vec3f(s.c1x.x, s.c1y.x, s.c1z.x);
     let strideJ = s.step.y * params.px;
     let strideK = s.step.z * params.pxy;
     var plane = s.plane;
-    let c1High = vec3f(upperHalf(s.c1x.x), upperHalf(s.c1y.x), upperHalf(s.c1z.x));
-    let c1Low = vec3f(s.c1x.x, s.c1y.x, s.c1z.x) - c1High;
-    var nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
-    var nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
-    var nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
+    var next = c0 + vec3f(plane) * c1;
     var index = s.index;
-    var alpha = s.entry;
+    var alpha = s.entry.x;
     var current = volume[index];
     let limit = params.nx + params.ny + params.nz + 6;
     for (var guard = 0; guard < limit; guard++) {
-      if (ddLessEqual(nextX, nextY) && ddLessEqual(nextX, nextZ)) {
-        if (ddLessEqual(exit, nextX) && (ddLess(exit, nextX) || exitAxis <= 0)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
-        sum = gather(sum, current, ddGap(nextX, alpha));
-        alpha = nextX;
+      if (next.x <= next.y && next.x <= next.z) {
+        if (next.x >= exit && (next.x > exit || exitAxis <= 0)) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.x - alpha);
+        alpha = next.x;
         index += s.step.x;
         plane.x += s.step.x;
-        nextX = planeAlphaSplit(s.c0x, s.c1x, c1High.x, c1Low.x, plane.x);
-      } else if (ddLessEqual(nextY, nextZ)) {
-        if (ddLessEqual(exit, nextY) && (ddLess(exit, nextY) || exitAxis <= 1)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
-        sum = gather(sum, current, ddGap(nextY, alpha));
-        alpha = nextY;
+        next.x = c0.x + f32(plane.x) * c1.x;
+      } else if (next.y <= next.z) {
+        if (next.y >= exit && (next.y > exit || exitAxis <= 1)) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.y - alpha);
+        alpha = next.y;
         index += strideJ;
         plane.y += s.step.y;
-        nextY = planeAlphaSplit(s.c0y, s.c1y, c1High.y, c1Low.y, plane.y);
+        next.y = c0.y + f32(plane.y) * c1.y;
       } else {
-        if (ddLessEqual(exit, nextZ)) { sum = gather(sum, current, ddGap(exit, alpha)); break; }
-        sum = gather(sum, current, ddGap(nextZ, alpha));
-        alpha = nextZ;
+        if (next.z >= exit) { sum = gather(sum, current, exit - alpha); break; }
+        sum = gather(sum, current, next.z - alpha);
+        alpha = next.z;
         index += strideK;
         plane.z += s.step.z;
-        nextZ = planeAlphaSplit(s.c0z, s.c1z, c1High.z, c1Low.z, plane.z);
+        next.z = c0.z + f32(plane.z) * c1.z;
       }
       current = volume[index];
     }
