@@ -16,6 +16,7 @@ import { LBFGS } from '../src/optim/lbfgs.js';
 import { cpuPoseAnswerer, evaluateRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer } from '../src/registration/pose-requests.js';
 import { register, registerAsync } from '../src/registration/register.js';
 import { Registration, type AsyncDifferentiableRenderer } from '../src/registration/registration.js';
+import { evaluateRegistration, evaluateRegistrationAsync } from '../src/registration/evaluate.js';
 import { pyramidLevels, registerRobust, registerRobustAsync } from '../src/registration/strategy.js';
 import type { ParameterGradient } from '../src/render/pose-gradient.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
@@ -142,4 +143,16 @@ test('a coroutine driven asynchronously by a synchronous answerer runs too', asy
   const b = runSynchronously(evaluateRequest(drr, start, fixed, ncc));
   assert.equal(a.score, b.score);
   assert.deepEqual(Array.from(a.rotationGradient), Array.from(b.rotationGradient));
+});
+
+test('an evaluation driven asynchronously gives the synchronous one\'s runs (both strategies)', async () => {
+  const volume = loadExampleCT({ shape: [64, 64, 48], spacing: [5.625, 5.625, 6.875] });
+  for (const strategy of ['robust', 'tutorial'] as const) {
+    const options = { volume, detector: { sdr: 500, height: 32, delx: 25, threads: 1 }, runs: 3, seed: 5, strategy, rotationRangeDegrees: [20, 20, 20] as [number, number, number], translationRangeMm: [-10, 10] as [number, number] };
+    const synchronous = evaluateRegistration(options);
+    const asynchronous = await evaluateRegistrationAsync(options, deferredCpuAnswerer);
+    const withoutTimes = (runs: typeof synchronous.runs) => runs.map(({ seconds: _seconds, ...run }) => run);
+    assert.deepEqual(withoutTimes(asynchronous.runs), withoutTimes(synchronous.runs), strategy);
+    assert.deepEqual(asynchronous.summary.successRate, synchronous.summary.successRate);
+  }
 });

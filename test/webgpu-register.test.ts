@@ -48,7 +48,7 @@ describe('drrkit register --backend', { skip }, () => {
 
   });
 
-  test('the robust strategy and L-BFGS run on WebGPU; two views say they run on the CPU', () => {
+  test('the robust strategy, L-BFGS and evaluate run on WebGPU; two views say they run on the CPU', () => {
     const robust = run('--backend', 'webgpu', '--out-dir', path.join(scratch, 'robust'));
     assert.equal(robust.status, 0, robust.stderr);
     assert.match(robust.stdout, /rendering on WebGPU \(.*\n(.*\n)*robust: converged/);
@@ -69,6 +69,22 @@ describe('drrkit register --backend', { skip }, () => {
       losses.push(firstLoss(out));
     }
     assert.ok(Math.abs(losses[0] - losses[1]) < 1e-5, `first NCC: CPU ${losses[0]}, WebGPU ${losses[1]}`);
+
+    // drrkit evaluate --backend webgpu: the same random starts as on the CPU, every registration on the device.
+    const evaluate = (backend: string, ...extra: string[]) => spawnSync(process.execPath, [cli, 'evaluate', '--ct', 'example', '--height', '32', '--delx', '25', '--runs', '2', '--seed', '3',
+      '--backend', backend, '--out-dir', path.join(scratch, `evaluate-${backend}`), ...extra], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } });
+    const starts: string[] = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      const evaluation = evaluate(backend);
+      assert.equal(evaluation.status, 0, evaluation.stderr);
+      if (backend === 'webgpu') assert.match(evaluation.stdout, /rendering on WebGPU/);
+      assert.match(evaluation.stdout, /success \(mTRE < 1 \/ 2 \/ 10 mm\): 100\.0%/);
+      starts.push(readFileSync(path.join(scratch, `evaluate-${backend}`, 'runs.csv'), 'utf8').split('\n').slice(1, 3).map((row) => row.split(',').slice(0, 8).join(',')).join('\n'));
+    }
+    assert.equal(starts[1], starts[0], 'the same starts on both backends');
+    const queued = evaluate('webgpu', '--queue', 'redis://127.0.0.1:9/0');
+    assert.equal(queued.status, 1);
+    assert.match(queued.stderr, /^drrkit: --backend with --queue/);
 
     const twoViews = run('--strategy', 'tutorial', '--second-view', '0,0,90', '--backend', 'webgpu', '--out-dir', path.join(scratch, 'two'));
     assert.equal(twoViews.status, 1);

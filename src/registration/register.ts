@@ -2,6 +2,8 @@ import { DrrkitError, requirePositive } from '../errors.js';
 import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
 import { createOptimizer, LBFGS, parseOptimizerName, ReduceLROnPlateau, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
+import type { DRR } from '../drr.js';
+import { evaluateRequest, type PoseSteps } from './pose-requests.js';
 import type { AsyncDifferentiableRenderer, Registration, RegistrationEvaluation, RendererShape } from './registration.js';
 
 /** One row of a registration's record: the pose before the step and the loss it scored (the tutorial's DataFrame). */
@@ -215,4 +217,16 @@ export function* registrationSteps<Renderer extends RendererShape>(
     optimizer: optimizer.name,
     stopReason,
   };
+}
+
+/**
+ * {@link register} on a CPU DRR's registration as a coroutine of pose requests
+ * (src/registration/pose-requests.ts): one evaluate request per evaluation, so any answerer (the
+ * CPU's, WebGPU's) can run it. `similarity` is the one scored (it overrides `options.similarity`).
+ */
+export function* registerSteps(registration: Registration<DRR>, fixed: ArrayLike<number>, similarity: Similarity, options: RegisterOptions): PoseSteps<RegistrationResult> {
+  const loop = registrationSteps(registration, fixed, { ...options, similarity });
+  let next = loop.next();
+  while (!next.done) next = loop.next(yield* evaluateRequest(registration.drr, registration.pose, fixed, similarity));
+  return next.value;
 }

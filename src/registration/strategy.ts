@@ -30,8 +30,8 @@ import type { Similarity } from '../metrics/similarity.js';
 import type { RendererName } from '../render/renderer.js';
 import type { Volume } from '../volume/volume.js';
 import { refineOnLevelSteps } from './level-refinement.js';
-import { evaluateRequest, renderRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
-import { registrationSteps, type IterationRecord, type RegisterOptions, type RegistrationResult } from './register.js';
+import { renderRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
+import { registerSteps, type IterationRecord } from './register.js';
 import { Registration } from './registration.js';
 
 /** One level of a registration pyramid: a DRR and the target at that resolution. */
@@ -543,12 +543,4 @@ export function* robustSteps(pyramid: readonly PyramidLevel[], start: PoseParame
     settled: chosenResult.settled,
     seconds: (performance.now() - started) / 1000,
   };
-}
-
-/** The tutorial loop (`register`) on `registration`'s DRR as pose requests: one evaluate request per evaluation. */
-function* registerSteps(registration: Registration<DRR>, fixed: Float32Array, similarity: Similarity, options: RegisterOptions): PoseSteps<RegistrationResult> {
-  const loop = registrationSteps(registration, fixed, { ...options, similarity });
-  let next = loop.next();
-  while (!next.done) next = loop.next(yield* evaluateRequest(registration.drr, registration.pose, fixed, similarity));
-  return next.value;
 }
