@@ -15,6 +15,10 @@
  * - `webgpu-registration`: iterations per second of `registerAsync`'s loop at 100² from a pose
  *   10°/20 mm off: render with ray gradients kept on the device, NCC and its gradient on the
  *   CPU, reduction to 12 numbers on the device, chain rule, one Adam step.
+ * - `webgpu-robust-registration`: the robust strategy (`registerRobustAsync` with a
+ *   `WebGPUPoseAnswerer`: batched search, candidates, sparse L-BFGS refinement) at 100² from the
+ *   tutorial's random starts, seconds per registration and successes, next to `registerRobust` on
+ *   the CPU from the same starts in the same process.
  * Each line names the adapter (`adapter`), whether it is a software one, and Dawn's backend.
  * Without an adapter it prints one line saying so (`"skipped"`) and exits 0 — or 1 with
  * `--require-hardware`, which also refuses software adapters (for bench/gpu/run.sh).
@@ -27,7 +31,10 @@ import { DRR } from '../src/drr.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
 import { readNifti } from '../src/io/nifti.js';
+import { NumpyRandom, tutorialInitialPose } from '../src/registration/random.js';
 import { registerAsync } from '../src/registration/register.js';
+import { pyramidLevels, registerRobust, registerRobustAsync } from '../src/registration/strategy.js';
+import { WebGPUPoseAnswerer } from '../src/render/webgpu/webgpu-answerer.js';
 import { Registration } from '../src/registration/registration.js';
 import type { RendererName } from '../src/render/renderer.js';
 import { nodeWebGPUDevice, type NodeWebGPUBackend } from '../src/render/webgpu/node.js';
@@ -154,6 +161,37 @@ async function main(): Promise<void> {
       iterations: result.iterations, iterations_per_second: round(result.iterationsPerSecond, 1), final_ncc: round(result.finalLoss, 4),
     });
     await gpu.destroy();
+
+    // The robust strategy from the tutorial's random starts, on the device and on the CPU.
+    const runs = Number(option('robust-runs') ?? (quick ? 3 : 10));
+    const truth = seedPose(drr, rotation);
+    const levels = pyramidLevels(drr, fixed, 3);
+    const random = new NumpyRandom(7);
+    const outcomes = { gpu: [] as number[], cpu: [] as number[], gpuSuccesses: 0, cpuSuccesses: 0 };
+    const close = (pose: PoseParameters) => Math.max(...Array.from(pose.rotation, (value, axis) => Math.abs(value - truth.rotation[axis]))) < 0.01
+      && Math.hypot(...Array.from(pose.translation, (value, axis) => value - truth.translation[axis])) < 1;
+    for (let run = 0; run < runs; run++) {
+      const drawn = tutorialInitialPose(truth.rotation, truth.translation, random);
+      const startPose: PoseParameters = { ...truth, ...drawn };
+      const answerer = new WebGPUPoseAnswerer(device);
+      let began = performance.now();
+      const onGpu = await registerRobustAsync(levels, startPose, answerer);
+      outcomes.gpu.push((performance.now() - began) / 1000);
+      await answerer.destroy();
+      began = performance.now();
+      const onCpu = registerRobust(levels, startPose);
+      outcomes.cpu.push((performance.now() - began) / 1000);
+      if (onGpu.converged && close(onGpu.pose)) outcomes.gpuSuccesses++;
+      if (onCpu.converged && close(onCpu.pose)) outcomes.cpuSuccesses++;
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    report({
+      benchmark: 'webgpu-robust-registration', ...adapter, volume: name, renderer, detector: '100x100', runs,
+      seconds_median: round(median(outcomes.gpu), 3), successes: outcomes.gpuSuccesses,
+      cpu_threads: drr.threads, cpu_seconds_median: round(median(outcomes.cpu), 3), cpu_successes: outcomes.cpuSuccesses,
+      speedup_vs_cpu: round(median(outcomes.cpu) / median(outcomes.gpu), 2),
+    });
+    for (const level of levels) if (level.drr !== drr) level.drr.dispose();
     drr.dispose();
   }
   device.device.destroy();

@@ -70,6 +70,7 @@ export { WorldDRR, createWorldDRR, worldDensities, type WorldDRROptions, type Wo
 // WebGPU backend (asynchronous): platform-neutral kernels and DRR, plus the device adapters.
 export { WebGPUBackend, describeAdapter, requestRenderDevice, type WebGPUDeviceInfo } from './render/webgpu/webgpu-backend.js';
 export { WebGPUDRR, type GpuRenderableDRR } from './render/webgpu/webgpu-drr.js';
+export { WebGPUPoseAnswerer } from './render/webgpu/webgpu-answerer.js';
 export { browserWebGPUDevice } from './render/webgpu/browser.js';
 export { nodeWebGPUDevice, requireNodeWebGPUDevice, type NodeWebGPUBackend, type NodeWebGPUOptions } from './render/webgpu/node.js';
 // Reconstruction and volume quality.
@@ -94,7 +95,8 @@ export * from './registration/register.js';
 export * from './registration/random.js';
 export * from './registration/pose-error.js';
 export * from './registration/strategy.js';
-export { refineOnLevel, pixelSubset, type LevelRefinementOptions, type LevelRefinementResult } from './registration/level-refinement.js';
+export { refineOnLevel, refineOnLevelSteps, pixelSubset, type LevelRefinementOptions, type LevelRefinementResult } from './registration/level-refinement.js';
+export * from './registration/pose-requests.js';
 export * from './registration/evaluate.js';
 export * from './registration/multi-view.js';
 export * from './registration/target-model.js';

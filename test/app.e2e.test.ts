@@ -313,6 +313,18 @@ test('browser app: live DRRs and registration in headless Chromium', { skip, tim
       assert.match(await forced.textContent('#run-info') ?? '', /on WebGPU/);
       await forced.click('#stop');
       await forced.waitForFunction(() => !['running'].includes(document.body.dataset.registration ?? 'running'), null, { timeout: 60_000 });
+      // The robust strategy on WebGPU: batched search renders, the pyramid's levels as WebGPU
+      // twins, the sparse L-BFGS refinement's gradients reduced on the device.
+      await forced.click('#reset-run');
+      await forced.selectOption('#strategy', 'robust');
+      await forced.click('#register');
+      await forced.waitForFunction(() => !['running', undefined].includes(document.body.dataset.registration), null, { timeout: 180_000 });
+      const gpuRun = await forced.textContent('#run-info') ?? '';
+      t.diagnostic(`robust registration on WebGPU (${await forced.evaluate(() => document.body.dataset.registrationSeconds)} s): ${gpuRun}`);
+      assert.equal(await forced.evaluate(() => document.body.dataset.registrationBackend), 'webgpu');
+      assert.equal(await forced.evaluate(() => document.body.dataset.registration), 'converged', gpuRun);
+      assert.match(gpuRun, /on WebGPU/);
+      assert.ok(Number(await forced.evaluate(() => document.body.dataset.finalLoss)) > 0.999, gpuRun);
       assert.equal(await forced.isHidden('#banner'), true, 'no error banner on the WebGPU page');
       await forced.close();
     }

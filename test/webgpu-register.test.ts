@@ -1,7 +1,8 @@
 /**
- * `drrkit register --backend webgpu`: the tutorial loop (SGD, Adam) on the WebGPU backend converges
- * to the true pose as the CPU loop does (test/webgpu.test.ts compares registerAsync with the CPU loop), and the paths that run on the CPU only (robust strategy, L-BFGS)
- * say so. Skips without a WebGPU adapter (see test/webgpu.test.ts).
+ * `drrkit register --backend webgpu`: the tutorial loop (SGD, Adam, L-BFGS) and the robust strategy
+ * on the WebGPU backend converge to the true pose as on the CPU (test/webgpu.test.ts compares
+ * registerAsync with the CPU loop, test/webgpu-strategy.test.ts the robust strategy), and
+ * two-view registration, which runs on the CPU only, says so. Skips without a WebGPU adapter (see test/webgpu.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ describe('drrkit register --backend', { skip }, () => {
     '--init-rotation', '3.05,0.08,1.50', '--init-translation', '185,176,170', '--animation', 'none'];
   const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...common, ...args], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } });
 
-  test('Adam on WebGPU converges as the CPU loop does; robust and L-BFGS refuse --backend webgpu with a reason', () => {
+  test('Adam on WebGPU converges as the CPU loop does', () => {
     const poses: { rotation: number[]; translation: number[]; converged: boolean }[] = [];
     for (const backend of ['cpu', 'webgpu']) {
       const out = path.join(scratch, backend);
@@ -45,11 +46,48 @@ describe('drrkit register --backend', { skip }, () => {
       assert.ok(rotation < 0.02 && translation < 2, `${['CPU', 'WebGPU'][index]} pose within 0.02 rad / 2 mm of the truth (${rotation.toExponential(2)} rad, ${translation.toFixed(3)} mm)`);
     }
 
+  });
+
+  test('the robust strategy, L-BFGS and evaluate run on WebGPU; two views say they run on the CPU', () => {
     const robust = run('--backend', 'webgpu', '--out-dir', path.join(scratch, 'robust'));
-    assert.equal(robust.status, 1);
-    assert.match(robust.stderr, /^drrkit: --backend webgpu: the robust strategy .* runs on the CPU; use --strategy tutorial/);
-    const lbfgs = run('--strategy', 'tutorial', '--optimizer', 'lbfgs', '--backend', 'webgpu', '--out-dir', path.join(scratch, 'lbfgs'));
-    assert.equal(lbfgs.status, 1);
-    assert.match(lbfgs.stderr, /L-BFGS .* runs on the CPU/);
+    assert.equal(robust.status, 0, robust.stderr);
+    assert.match(robust.stdout, /rendering on WebGPU \(.*\n(.*\n)*robust: converged/);
+    const json = JSON.parse(readFileSync(path.join(scratch, 'robust', 'result.json'), 'utf8')) as { converged: boolean; finalRotation: number[]; finalTranslation: number[] };
+    assert.equal(json.converged, true);
+    const rotation = Math.max(...json.finalRotation.map((value, axis) => Math.abs(value - [3.1416, 0, 1.5708][axis])));
+    const translation = Math.hypot(...json.finalTranslation.map((value, axis) => value - [180, 180, 165][axis]));
+    assert.ok(rotation < 2e-3 && translation < 0.5, `robust on WebGPU: ${rotation.toExponential(2)} rad, ${translation.toFixed(3)} mm from the truth`);
+
+    // L-BFGS's line search evaluates inside its step: on WebGPU too. Its first score is the CPU's.
+    const firstLoss = (directory: string) => Number(readFileSync(path.join(directory, 'trajectory.csv'), 'utf8').split('\n')[1].split(',')[7]);
+    const losses: number[] = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      const out = path.join(scratch, `lbfgs-${backend}`);
+      const lbfgs = run('--strategy', 'tutorial', '--optimizer', 'lbfgs', '--max-iterations', '5', '--backend', backend, '--out-dir', out);
+      assert.equal(lbfgs.status, 0, lbfgs.stderr);
+      if (backend === 'webgpu') assert.match(lbfgs.stdout, /lbfgs \(WebGPU\)/);
+      losses.push(firstLoss(out));
+    }
+    assert.ok(Math.abs(losses[0] - losses[1]) < 1e-5, `first NCC: CPU ${losses[0]}, WebGPU ${losses[1]}`);
+
+    // drrkit evaluate --backend webgpu: the same random starts as on the CPU, every registration on the device.
+    const evaluate = (backend: string, ...extra: string[]) => spawnSync(process.execPath, [cli, 'evaluate', '--ct', 'example', '--height', '32', '--delx', '25', '--runs', '2', '--seed', '3',
+      '--backend', backend, '--out-dir', path.join(scratch, `evaluate-${backend}`), ...extra], { encoding: 'utf8', env: { ...process.env, EGL_PLATFORM: 'surfaceless' } });
+    const starts: string[] = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      const evaluation = evaluate(backend);
+      assert.equal(evaluation.status, 0, evaluation.stderr);
+      if (backend === 'webgpu') assert.match(evaluation.stdout, /rendering on WebGPU/);
+      assert.match(evaluation.stdout, /success \(mTRE < 1 \/ 2 \/ 10 mm\): 100\.0%/);
+      starts.push(readFileSync(path.join(scratch, `evaluate-${backend}`, 'runs.csv'), 'utf8').split('\n').slice(1, 3).map((row) => row.split(',').slice(0, 8).join(',')).join('\n'));
+    }
+    assert.equal(starts[1], starts[0], 'the same starts on both backends');
+    const queued = evaluate('webgpu', '--queue', 'redis://127.0.0.1:9/0');
+    assert.equal(queued.status, 1);
+    assert.match(queued.stderr, /^drrkit: --backend with --queue/);
+
+    const twoViews = run('--strategy', 'tutorial', '--second-view', '0,0,90', '--backend', 'webgpu', '--out-dir', path.join(scratch, 'two'));
+    assert.equal(twoViews.status, 1);
+    assert.match(twoViews.stderr, /^drrkit: --backend webgpu: two-view registration runs on the CPU/);
   });
 });

@@ -4,10 +4,11 @@
  *     a rotation (and optionally translation) search around the start on the coarsest level,
  *     short ascents from the best grid points, coarse-to-fine refinement, and an acceptance test
  *     whose verdict — converged or not, and why — is reported as it is;
- *   - plain: one optimizer (Adam, SGD, L-BFGS) on the full-resolution DRR, resumable; SGD and Adam
- *     run on WebGPU (registerAsync) when the engine's WebGPU check passed.
- * On the CPU both run synchronously in the engine (the renders are spread over the library's render pool);
- * `hooks.stopped()` is polled after every iteration and every few search renders.
+ *   - plain: one optimizer (Adam, SGD, L-BFGS) on the full-resolution DRR, resumable.
+ * Both run on WebGPU when the engine's WebGPU check passed (registerRobustAsync with a
+ * WebGPUPoseAnswerer, registerAsync), else synchronously in the engine on the CPU (the renders
+ * spread over the library's render pool); `hooks.stopped()` is polled after every iteration and
+ * every few search renders.
  */
 import type { DRR } from '../../src/drr.js';
 import { DrrkitError } from '../../src/errors.js';
@@ -16,7 +17,8 @@ import { createSimilarity } from '../../src/metrics/index.js';
 import { register, registerAsync, type IterationRecord, type RegisterOptions } from '../../src/registration/register.js';
 import { Registration } from '../../src/registration/registration.js';
 import type { WebGPUDRR } from '../../src/render/webgpu/webgpu-drr.js';
-import { pyramidLevels, registerRobust } from '../../src/registration/strategy.js';
+import { pyramidLevels, registerRobust, registerRobustAsync, type RobustOptions, type RobustResult } from '../../src/registration/strategy.js';
+import type { WebGPUPoseAnswerer } from '../../src/render/webgpu/webgpu-answerer.js';
 import type { PoseMessage } from './geometry.js';
 import type { ProgressRecord, RegisterSettings, RunSummary } from './protocol.js';
 
@@ -38,15 +40,20 @@ export function poseParameters(pose: PoseMessage): PoseParameters {
 const message = (rotation: ArrayLike<number>, translation: ArrayLike<number>): PoseMessage =>
   ({ rotation: [rotation[0], rotation[1], rotation[2]], translation: [translation[0], translation[1], translation[2]] });
 
-/** The robust strategy from `start` on a three-level pyramid of `drr`. */
-export function runRobust(drr: DRR, target: Float32Array, start: PoseMessage, settings: RegisterSettings, hooks: RunHooks): Omit<RunSummary, 'workerChunks'> {
+/**
+ * The robust strategy from `start` on a three-level pyramid of `drr`, rendered by `answerer`
+ * (WebGPU; destroyed at the end) or, when null, on the CPU.
+ */
+export async function runRobust(
+  drr: DRR, target: Float32Array, start: PoseMessage, settings: RegisterSettings, hooks: RunHooks, answerer: WebGPUPoseAnswerer | null = null,
+): Promise<Omit<RunSummary, 'workerChunks' | 'backend'>> {
   const range = settings.searchRangeDegrees, shift = settings.translationSearchMm;
   if (!(range >= 0) || !(settings.searchStepDegrees > 0) || !(shift >= 0)) {
     throw new DrrkitError('the search range and translation search must be ≥ 0 and the search step > 0', 'search');
   }
   const levels = pyramidLevels(drr, target, 3);
   let count = 0;
-  const result = registerRobust(levels, poseParameters(start), {
+  const options: RobustOptions = {
     similarity: settings.similarity,
     rotationRangeDegrees: [range, range, range],
     searchStepDegrees: settings.searchStepDegrees,
@@ -61,7 +68,13 @@ export function runRobust(drr: DRR, target: Float32Array, start: PoseMessage, se
       hooks.iteration({ stage, factor, record: { ...record, iteration: count++ } }, null);
       return !hooks.stopped();
     },
-  });
+  };
+  let result: RobustResult;
+  try {
+    result = answerer === null ? registerRobust(levels, poseParameters(start), options) : await registerRobustAsync(levels, poseParameters(start), answerer, options);
+  } finally {
+    await answerer?.destroy();
+  }
   const stopped = hooks.stopped();
   const iterations = result.iterations.candidates + result.iterations.refine;
   return {
@@ -97,7 +110,7 @@ export class PlainRun {
   }
 
   /** Runs until convergence, the iteration limit or Stop. */
-  async run(target: Float32Array, settings: RegisterSettings, hooks: RunHooks): Promise<Omit<RunSummary, 'workerChunks'>> {
+  async run(target: Float32Array, settings: RegisterSettings, hooks: RunHooks): Promise<Omit<RunSummary, 'workerChunks' | 'backend'>> {
     const remaining = settings.maxIterations - this.iterations;
     if (remaining < 1) throw new DrrkitError(`all ${settings.maxIterations} iterations have run; raise the iteration limit to resume`, 'iterations');
     const offset = this.iterations;
@@ -117,7 +130,6 @@ export class PlainRun {
         return !hooks.stopped();
       },
     };
-    if (this.onGpu && settings.optimizer === 'lbfgs') throw new DrrkitError('L-BFGS runs on the CPU; choose SGD or Adam for WebGPU', 'optimizer');
     const result = this.onGpu
       ? await registerAsync(this.registration as Registration<WebGPUDRR>, target, options)
       : register(this.registration as Registration<DRR>, target, options);

@@ -306,23 +306,24 @@ async function handle(message: ToEngine): Promise<void> {
       if (stopFlag) Atomics.store(stopFlag, 0, 0);
       const chunks = workerChunks();
       const hooks = runHooks(d);
-      let summary: Omit<RunSummary, 'workerChunks'>;
+      let summary: Omit<RunSummary, 'workerChunks' | 'backend'>;
+      // Both strategies and every optimizer run on WebGPU when it renders.
+      const onGpu = gpu !== null && gpu.renders;
+      const backend = onGpu ? 'webgpu' : 'cpu';
       try {
         if (settings.strategy === 'robust') {
-          status(`Registering: searching ±${settings.searchRangeDegrees}° around the current pose…`, true);
-          summary = runRobust(d, target.image, message.pose, settings, hooks);
+          status(`Registering${onGpu ? ' on WebGPU' : ''}: searching ±${settings.searchRangeDegrees}° around the current pose…`, true);
+          summary = await runRobust(d, target.image, message.pose, settings, hooks, onGpu ? gpu!.poseAnswerer() : null);
         } else {
-          // SGD and Adam run on WebGPU when it renders; L-BFGS (line searches) stays on the CPU.
-          const onGpu = gpu !== null && gpu.renders && settings.optimizer !== 'lbfgs';
           if (!message.resume || !plainRun || plainRun.onGpu !== onGpu) plainRun = onGpu ? new PlainRun(await gpu!.drrFor(d), message.pose, true) : new PlainRun(d, message.pose);
           status(`Registering with ${settings.optimizer}${onGpu ? ' on WebGPU' : ''}…`, true);
           summary = await plainRun.run(target.image, settings, hooks);
         }
       } catch (error) {
-        post({ type: 'done', summary: { strategy: settings.strategy, converged: false, stopReason: 'error', reason: describe(error), iterations: 0, finalScore: NaN, seconds: 0, iterationsPerSecond: 0, pose: message.pose, workerChunks: workerChunks() - chunks } });
+        post({ type: 'done', summary: { strategy: settings.strategy, converged: false, stopReason: 'error', reason: describe(error), iterations: 0, finalScore: NaN, seconds: 0, iterationsPerSecond: 0, pose: message.pose, workerChunks: workerChunks() - chunks, backend } });
         throw error;
       }
-      post({ type: 'done', summary: { ...summary, workerChunks: workerChunks() - chunks } }); // the page words the outcome
+      post({ type: 'done', summary: { ...summary, workerChunks: workerChunks() - chunks, backend } }); // the page words the outcome
       return;
     }
   }

@@ -10,6 +10,7 @@ import type { DRR } from '../../src/drr.js';
 import type { PoseParameters } from '../../src/geometry/pose.js';
 import { describeAdapter, requestRenderDevice, type WebGPUDeviceInfo } from '../../src/render/webgpu/webgpu-backend.js';
 import { WebGPUDRR } from '../../src/render/webgpu/webgpu-drr.js';
+import { WebGPUPoseAnswerer } from '../../src/render/webgpu/webgpu-answerer.js';
 
 /** How the app uses WebGPU. */
 export type GpuPolicy = 'auto' | 'force' | 'off';
@@ -113,6 +114,15 @@ export class GpuEngine {
     this.#gpu = await WebGPUDRR.create(drr, this.#device!);
     this.#source = drr;
     return this.#gpu;
+  }
+
+  /**
+   * A pose-request answerer on this engine's device, for one registration with the robust
+   * strategy (it makes WebGPU twins of the pyramid's levels; destroy it afterwards).
+   */
+  poseAnswerer(): WebGPUPoseAnswerer {
+    if (this.#device === null) throw new Error('WebGPU: no device');
+    return new WebGPUPoseAnswerer(this.#device);
   }
 
   /** One image of `drr` at `pose` on the GPU. */

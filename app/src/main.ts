@@ -711,14 +711,14 @@ function startRun(resume: boolean): void {
 /** The words for how a run ended. */
 function outcomeText(summary: RunSummary): string {
   const score = Number.isFinite(summary.finalScore) ? ` · ${similarityLabel()} ${summary.finalScore.toFixed(5)}` : '';
-  const time = ` · ${summary.seconds.toFixed(1)} s`;
+  const time = ` · ${summary.seconds.toFixed(1)} s${summary.backend === 'webgpu' ? ' on WebGPU' : ''}`;
   if (summary.stopReason === 'error') return `Stopped by an error: ${summary.reason}`;
   if (summary.strategy === 'robust') {
     const stages = summary.stages;
     const work = stages ? ` (${stages.search} search poses, ${stages.candidates} candidate + ${stages.refine} refinement iterations, ${stages.attempts} attempt${stages.attempts === 1 ? '' : 's'})` : '';
     return summary.converged ? `Converged${work}${score}${time}` : `Not converged: ${summary.reason}${work}${score}${time}`;
   }
-  const rate = ` · ${summary.iterationsPerSecond.toFixed(1)} it/s`;
+  const rate = ` · ${summary.iterationsPerSecond.toFixed(1)} it/s${summary.backend === 'webgpu' ? ' on WebGPU' : ''}`;
   if (summary.converged) return `Converged in ${summary.iterations} iterations${score}${rate}`;
   if (summary.stopReason === 'stopped') return `Stopped after ${summary.iterations} iterations${score}${rate}`;
   return `Not converged: ${summary.reason}${score}${rate}`;
@@ -733,6 +733,7 @@ function finishRun(summary: RunSummary): void {
   body.dataset.finalLoss = String(summary.finalScore);
   body.dataset.registrationSeconds = summary.seconds.toFixed(2);
   body.dataset.workerChunks = String(summary.workerChunks);
+  body.dataset.registrationBackend = summary.backend;
   let text = outcomeText(summary);
   if (state.hiddenPose && summary.stopReason !== 'error') {
     const rotationError = Math.max(...summary.pose.rotation.map((value, k) => Math.abs(wrapAngle(value - state.hiddenPose!.rotation[k])))) / DEG;

@@ -94,6 +94,8 @@ export interface RunSummary {
   stages?: { search: number; candidates: number; refine: number; attempts: number };
   /** Image chunks the library's pool workers rendered during the run (the rest: the engine thread). */
   workerChunks: number;
+  /** Where the run's renders were made: the CPU (engine and pool workers) or WebGPU. */
+  backend: 'cpu' | 'webgpu';
 }
 
 /** A point of a run: the stage ('plain', 'search', 'candidates', 'refine', 'refine 2', …) and its level. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createDetector } from '../geometry/detector.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadVolume } from '../io/load-volume.js';
-import { evaluateRegistration, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
+import { evaluateRegistration, evaluateRegistrationAsync, evaluationCsv, type EvaluationRun, type EvaluationSummary, type StrategyName } from '../registration/evaluate.js';
 import type { RobustOptions } from '../registration/strategy.js';
 import type { SimilarityName } from '../metrics/index.js';
 import type { RendererName } from '../render/renderer.js';
@@ -20,6 +20,9 @@ import { requireBoundedWork } from './validate.js';
 import { requireFiniteValues } from '../validation.js';
 import { evaluateOnQueue } from '../queue/evaluate-jobs.js';
 import { parseQueueUrl } from '../queue/connection.js';
+import { DrrkitError } from '../errors.js';
+import { WebGPUPoseAnswerer } from '../render/webgpu/webgpu-answerer.js';
+import { addBackendOption, openWebGPUDevice } from './backend.js';
 
 /** Success rate against initial mTRE: per-bin rates and the cumulative rate up to each bin. */
 function captureRangePlot(summary: EvaluationSummary): Uint8Array {
@@ -88,6 +91,9 @@ export function evaluateCommand(): Command {
     .action(withAtomicOutputs(async (options: RawOptions) => {
       const text = (name: string) => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
       if (text('queue') !== undefined) parseQueueUrl(text('queue')!);
+      if (text('queue') !== undefined && text('backend') !== undefined && text('backend') !== 'cpu') {
+        throw new DrrkitError('--backend with --queue: the workers choose where they render; run the evaluation here without --queue to use WebGPU', '--backend');
+      }
       createDetector(detectorOptionsFrom(options));
       const geometry = geometryOptionsFrom(options);
       const detector = geometry.drrOptions;
@@ -150,9 +156,20 @@ export function evaluateCommand(): Command {
         targetModel, robust,
       };
       const queue = text('queue');
-      const { runs: results, summary } = await (queue !== undefined
-        ? evaluateOnQueue(queue, String(options.ct), evaluation, { blockSize: parseInteger(text('blockSize') ?? '5', '--block-size'), onRun: (run) => onRun(run) })
-        : Promise.resolve(evaluateRegistration({ ...evaluation, onRun: (run) => onRun(run) })));
+      const device = queue === undefined ? await openWebGPUDevice(text('backend') ?? 'cpu') : null;
+      if (device !== null) process.stdout.write(`rendering on WebGPU (${device.description}${device.software ? ', software' : ''})\n`);
+      const answerer = device === null ? null : new WebGPUPoseAnswerer(device);
+      let outcome: { runs: EvaluationRun[]; summary: EvaluationSummary };
+      try {
+        outcome = await (queue !== undefined
+          ? evaluateOnQueue(queue, String(options.ct), evaluation, { blockSize: parseInteger(text('blockSize') ?? '5', '--block-size'), onRun: (run) => onRun(run) })
+          : answerer !== null
+            ? evaluateRegistrationAsync({ ...evaluation, onRun: (run) => onRun(run) }, answerer)
+            : Promise.resolve(evaluateRegistration({ ...evaluation, onRun: (run) => onRun(run) })));
+      } finally {
+        await answerer?.destroy();
+      }
+      const { runs: results, summary } = outcome;
       function onRun(run: EvaluationRun): void {
         finished.push(run);
         const successes = finished.filter((entry) => entry.error.mTRE < 2).length;
@@ -168,5 +185,6 @@ export function evaluateCommand(): Command {
       await writeFileAtomic(path.join(outDirectory, 'capture-range.png'), captureRangePlot(summary));
       process.stdout.write(`${formatSummary(summary)}\nwrote summary.json, runs.csv and capture-range.png to ${outDirectory}/\n`);
     }));
+  addBackendOption(command);
   return command;
 }

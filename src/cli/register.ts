@@ -20,7 +20,7 @@ import { Registration } from '../registration/registration.js';
 import { MultiViewRegistration } from '../registration/multi-view.js';
 import { composeTransforms, identityTransform, type RigidTransform } from '../geometry/rigid-transform.js';
 import { rotationMatrixFromParameters } from '../geometry/rotation.js';
-import { pyramidLevels, registerRobust, type RobustOptions } from '../registration/strategy.js';
+import { pyramidLevels, registerRobust, registerRobustAsync, type RobustOptions } from '../registration/strategy.js';
 import type { Volume } from '../volume/volume.js';
 import { addDetectorOptions, addGeometryOptions, detectorOptionsFrom, geometryOptionsFrom, parseInteger, parseNumber, parseNumberList, type RawOptions } from './options.js';
 import { addRotationFormatOptions, poseFromFlags, TUTORIAL_ROTATION, usesAngles } from './pose-options.js';
@@ -35,6 +35,8 @@ function degreesOut(): boolean {
 import { writeRegistrationScene } from './scene.js';
 import { addBackendOption, openWebGPUDevice } from './backend.js';
 import { WebGPUDRR } from '../render/webgpu/webgpu-drr.js';
+import { WebGPUPoseAnswerer } from '../render/webgpu/webgpu-answerer.js';
+import type { WebGPUDeviceInfo } from '../render/webgpu/webgpu-backend.js';
 
 /** The four optimizer settings of the tutorial, in its order. */
 export const TUTORIAL_RUNS: ReadonlyArray<{ label: string; options: RegisterOptions }> = [
@@ -90,26 +92,30 @@ async function runWithProgressAsync(registration: Registration<WebGPUDRR>, fixed
 function runLoop(drr: DRR, gpu: WebGPUDRR | null, start: PoseParameters, fixed: ArrayLike<number>, options: RegisterOptions, label: string): RecordedRun | Promise<RecordedRun> {
   const format = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
   if (gpu === null) return runWithProgress(new Registration(drr, start.rotation, start.translation, format), fixed, options, label);
-  if (options.optimizer === 'lbfgs') throw new DrrkitError('--backend webgpu: L-BFGS evaluates inside its line search and runs on the CPU; use --optimizer sgd or adam', '--backend');
   return runWithProgressAsync(new Registration(gpu, start.rotation, start.translation, format), fixed, options, label);
 }
 
 /**
- * The WebGPU twin of `drr` for the tutorial loop (`--backend webgpu|auto`), or null for the CPU.
- * `cpuOnly` names what the command is about to run when that runs on the CPU only (the robust
- * strategy, two views): `--backend webgpu` then says so, `auto` quietly uses the CPU.
+ * The WebGPU device for this registration (`--backend webgpu|auto`), or null for the CPU.
+ * `cpuOnly` names what the command is about to run when that runs on the CPU only (two views):
+ * `--backend webgpu` then says so, `auto` quietly uses the CPU.
  */
-async function gpuDrrFor(drr: DRR, options: RawOptions, cpuOnly: string | null): Promise<WebGPUDRR | null> {
+async function registrationDevice(options: RawOptions, cpuOnly: string | null): Promise<WebGPUDeviceInfo | null> {
   const choice = String(options.backend ?? 'cpu');
   if (choice === 'cpu') return null;
   if (cpuOnly !== null) {
-    if (choice === 'webgpu') throw new DrrkitError(`--backend webgpu: ${cpuOnly} runs on the CPU; use --strategy tutorial (one optimizer loop, SGD or Adam) for a registration on WebGPU`, '--backend');
+    if (choice === 'webgpu') throw new DrrkitError(`--backend webgpu: ${cpuOnly} runs on the CPU; register one view for a registration on WebGPU`, '--backend');
     return null;
   }
   const device = await openWebGPUDevice(choice);
-  if (device === null) return null;
-  process.stdout.write(`rendering on WebGPU (${device.description}${device.software ? ', software' : ''})\n`);
-  return WebGPUDRR.create(drr, device);
+  if (device !== null) process.stdout.write(`rendering on WebGPU (${device.description}${device.software ? ', software' : ''})\n`);
+  return device;
+}
+
+/** The WebGPU twin of `drr` for the tutorial loop, or null for the CPU (see {@link registrationDevice}). */
+async function gpuDrrFor(drr: DRR, options: RawOptions): Promise<WebGPUDRR | null> {
+  const device = await registrationDevice(options, null);
+  return device === null ? null : WebGPUDRR.create(drr, device);
 }
 
 /** Prints a run's verdict line and returns it. */
@@ -256,7 +262,7 @@ async function runTutorial(drrOptions: DRROptions, loop: RegisterOptions, option
       `start (seed ${seed}): (${Array.from(start.rotation, (v) => (degreesOut() ? (v * 180) / Math.PI : v).toFixed(4)).join(', ')})${degreesOut() ? '°' : ' rad'}, (${Array.from(start.translation, (v) => v.toFixed(2)).join(', ')}) mm\n`,
   );
   const runs: RecordedRun[] = [];
-  const gpu = await gpuDrrFor(drr, options, null);
+  const gpu = await gpuDrrFor(drr, options);
   for (const { label, options: runOptions } of TUTORIAL_RUNS) {
     const run = await runLoop(drr, gpu, { ...start, parameterization: 'euler_angles', convention: 'ZYX' }, fixedData, { ...loop, ...runOptions }, label);
     runs.push(run);
@@ -343,9 +349,9 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
   const robust = (text('strategy') ?? 'robust') === 'robust' && !views;
-  const gpu = await gpuDrrFor(drr, options, robust ? 'the robust strategy (search and pyramid)' : views ? 'two-view registration' : null);
+  const device = await registrationDevice(options, views ? 'two-view registration' : null);
   if (robust) {
-    const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') });
+    const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') }, device);
     if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
     return;
   }
@@ -360,6 +366,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     dampening: optimizer === 'sgd' ? parseNumber(text('dampening') ?? '0', '--dampening') : undefined,
   };
   const poseFormat = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
+  const gpu = device === null ? null : await WebGPUDRR.create(drr, device);
   const run = views
     ? runWithProgress(new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat), fixed.data, runOptions, `${optimizer}, two views`)
     : await runLoop(drr, gpu, start, fixed.data, runOptions, optimizer);
@@ -382,16 +389,19 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
  */
 async function runRobust(
   drr: DRR, volume: Volume, fixed: Image2D, truth: PoseParameters | undefined, start: PoseParameters,
-  robust: RobustOptions, outDirectory: string, details: Record<string, unknown>,
+  robust: RobustOptions, outDirectory: string, details: Record<string, unknown>, device: WebGPUDeviceInfo | null,
 ): Promise<PoseParameters> {
   const pyramid = pyramidLevels(drr, fixed.data, 3, { coarseRenderer: robust.coarseRenderer });
-  const bar = progressBar('robust', pyramid.length * 150);
+  const bar = progressBar(device === null ? 'robust' : 'robust (WebGPU)', pyramid.length * 150);
   let count = 0;
   let result;
+  const settings: RobustOptions = { ...robust, onIteration: (_stage, _factor, record) => bar.update(count++, record.loss) };
+  const answerer = device === null ? null : new WebGPUPoseAnswerer(device);
   try {
-    result = registerRobust(pyramid, start, { ...robust, onIteration: (_stage, _factor, record) => bar.update(count++, record.loss) });
+    result = answerer === null ? registerRobust(pyramid, start, settings) : await registerRobustAsync(pyramid, start, answerer, settings);
   } finally {
     bar.stop();
+    await answerer?.destroy();
   }
   const records = result.trajectory.map((record, index) => ({ ...record, iteration: index }));
   const naming = { parameterization: 'euler_angles' as const, convention: 'ZYX' as const };
@@ -475,11 +485,11 @@ async function runWorldDicom(
   };
   const details = { xrayDicom: file, assumed: geometry.assumed };
   if ((text('strategy') ?? 'robust') === 'robust') {
-    await runRobust(drr, volume, fixed, undefined, start, robustOptionsFrom(options, DICOM_ROBUST_DEFAULTS), outDirectory, details);
+    await runRobust(drr, volume, fixed, undefined, start, robustOptionsFrom(options, DICOM_ROBUST_DEFAULTS), outDirectory, details, await registrationDevice(options, null));
     return;
   }
-  const registration = new Registration(drr, start.rotation, start.translation);
-  const run = runWithProgress(registration, fixed.data, {
+  const gpu = await gpuDrrFor(drr, options);
+  const run = await runLoop(drr, gpu, start, fixed.data, {
     ...loop,
     optimizer: 'adam',
     learningRateRotation: text('lrRotation') !== undefined ? parseNumber(text('lrRotation')!, '--lr-rotation') : 1e-2,
@@ -487,6 +497,7 @@ async function runWorldDicom(
     stopScore: given.stopScore ? loop.stopScore : Infinity,
     plateau: { factor: 0.5, patience: 3, threshold: 1e-6, thresholdMode: 'abs', stopBelowFactor: 1 / 20 },
   }, 'adam, world geometry');
+  await gpu?.destroy();
   const written = await writeRunOutputs(outDirectory, run, {
     fixed, parameterization: 'euler_angles', convention: 'ZYX',
     details: { ...details, ct: volume.source, geometry: 'world', detector: geometry.detector, initialRotation: Array.from(start.rotation), initialTranslation: Array.from(start.translation) },

@@ -26,6 +26,7 @@ import {
   requireCount,
   requireNonNegative,
   type Closure,
+  type Evaluation,
   type Optimizer,
   type ParameterGroup,
   type ParameterGroupInput,
@@ -196,6 +197,24 @@ export function strongWolfe(
   slope: number,
   options: StrongWolfeOptions = {},
 ): LineSearchResult {
+  const search = strongWolfeSteps(direction, stepLength, loss, gradient, slope, options);
+  let next = search.next();
+  while (!next.done) next = search.next(evaluate(next.value));
+  return next.value;
+}
+
+/**
+ * {@link strongWolfe} as a coroutine: it yields each step length t it needs evaluated and is
+ * resumed with the loss and flat gradient at x + t·d (so the evaluation may be asynchronous).
+ */
+export function* strongWolfeSteps(
+  direction: Float64Array,
+  stepLength: number,
+  loss: number,
+  gradient: Float64Array,
+  slope: number,
+  options: StrongWolfeOptions = {},
+): Generator<number, LineSearchResult, FlatEvaluation> {
   const c1 = options.sufficientDecrease ?? 1e-4;
   const c2 = options.curvature ?? 0.9;
   const toleranceChange = options.toleranceChange ?? 1e-9;
@@ -204,7 +223,7 @@ export function strongWolfe(
   let t = stepLength;
   const directionNorm = maxAbs(direction);
   const g = Float64Array.from(gradient);
-  let { loss: fNew, gradient: gNew } = evaluate(t);
+  let { loss: fNew, gradient: gNew } = yield t;
   let evaluations = 1;
   let gtdNew = dot(gNew, direction);
 
@@ -247,7 +266,7 @@ export function strongWolfe(
     fPrevious = fNew;
     gPrevious = Float64Array.from(gNew);
     gtdPrevious = gtdNew;
-    ({ loss: fNew, gradient: gNew } = evaluate(t));
+    ({ loss: fNew, gradient: gNew } = yield t);
     evaluations += 1;
     gtdNew = dot(gNew, direction);
     searches += 1;
@@ -286,7 +305,7 @@ export function strongWolfe(
       insufficientProgress = false;
     }
 
-    ({ loss: fNew, gradient: gNew } = evaluate(t));
+    ({ loss: fNew, gradient: gNew } = yield t);
     evaluations += 1;
     gtdNew = dot(gNew, direction);
     searches += 1;
@@ -388,6 +407,19 @@ export class LBFGS implements Optimizer<LBFGSOptions> {
   step(gradients?: Float64Array[][] | null, closure?: Closure): number | undefined {
     if (gradients != null) throw new DrrkitError('LBFGS.step takes a closure, not gradients: pass null and a closure');
     if (typeof closure !== 'function') throw new DrrkitError('LBFGS.step needs a closure that re-evaluates the loss and its gradient');
+    const steps = this.stepSteps();
+    let next = steps.next();
+    while (!next.done) next = steps.next(closure());
+    return next.value;
+  }
+
+  /**
+   * {@link step} as a coroutine, for objectives evaluated asynchronously (a GPU renderer): it
+   * yields whenever it needs the loss and gradients at the parameters as they are now (it has set
+   * them in place) and is resumed with that evaluation — what `step`'s closure returns. Returns
+   * the loss of the step's first evaluation.
+   */
+  *stepSteps(): Generator<void, number | undefined, Evaluation> {
     const group = this.groups[0];
     validateLBFGSOptions(group.options, 'LBFGS');
     const {
@@ -397,8 +429,7 @@ export class LBFGS implements Optimizer<LBFGSOptions> {
     const state = this.state;
 
     let userLoss = 0;
-    const evaluate = (): FlatEvaluation => {
-      const evaluation = closure();
+    const flatten = (evaluation: Evaluation): FlatEvaluation => {
       checkGradientShapes('LBFGS', this.groups, evaluation.gradients);
       userLoss = evaluation.loss;
       const gradient = new Float64Array(this.size);
@@ -411,7 +442,7 @@ export class LBFGS implements Optimizer<LBFGSOptions> {
     };
 
     // evaluate the initial f(x) and df/dx
-    let { loss, gradient: flatGradient } = evaluate();
+    let { loss, gradient: flatGradient } = flatten(yield);
     const originalLoss = userLoss;
     let currentEvaluations = 1;
     state.functionEvaluations += 1;
@@ -497,15 +528,15 @@ export class LBFGS implements Optimizer<LBFGSOptions> {
       if (lineSearch === 'strong_wolfe') {
         const start = this.flatParameters();
         const searchDirection = direction;
-        const result = strongWolfe(
-          (stepLength) => {
-            this.addStep(stepLength, searchDirection);
-            const evaluation = evaluate();
-            this.setParameters(start);
-            return evaluation;
-          },
-          direction, t, loss, flatGradient, gtd,
-        );
+        const search = strongWolfeSteps(direction, t, loss, flatGradient, gtd);
+        let next = search.next();
+        while (!next.done) {
+          this.addStep(next.value, searchDirection);
+          const evaluation = flatten(yield);
+          this.setParameters(start);
+          next = search.next(evaluation);
+        }
+        const result = next.value;
         loss = result.loss;
         flatGradient = result.gradient;
         t = result.stepLength;
@@ -517,7 +548,7 @@ export class LBFGS implements Optimizer<LBFGSOptions> {
         this.addStep(t, direction);
         if (iteration !== maxIterations) {
           // re-evaluate only if this is not the last iteration
-          ({ loss, gradient: flatGradient } = evaluate());
+          ({ loss, gradient: flatGradient } = flatten(yield));
           optimal = maxAbs(flatGradient) <= toleranceGradient;
           searchEvaluations = 1;
         }

@@ -10,9 +10,10 @@ import { createSimilarity } from '../metrics/index.js';
 import type { Volume } from '../volume/volume.js';
 import { poseError, type PoseError } from './pose-error.js';
 import { NumpyRandom } from './random.js';
-import { register } from './register.js';
+import { runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
+import { registerSteps } from './register.js';
 import { Registration } from './registration.js';
-import { pyramidLevels, registerRobust, type RobustOptions } from './strategy.js';
+import { pyramidLevels, robustSteps, type RobustOptions } from './strategy.js';
 import { renderTargetWithModel, type TargetModel } from './target-model.js';
 
 /** Which registration method `evaluate` measures. */
@@ -154,8 +155,21 @@ export function defaultTruePose(drr: DRR): PoseParameters {
   return parametersFromPose(pose, 'euler_angles', 'ZYX');
 }
 
-/** Runs an evaluation: `runs` registrations from random starts around the true pose. */
+/** Runs an evaluation: `runs` registrations from random starts around the true pose, rendering on the CPU. */
 export function evaluateRegistration(options: EvaluationOptions): { runs: EvaluationRun[]; summary: EvaluationSummary } {
+  return runSynchronously(evaluationSteps(options));
+}
+
+/**
+ * {@link evaluateRegistration} with every render made by `answerer` (e.g. a
+ * `WebGPUPoseAnswerer`): the same starts, registrations and summary.
+ */
+export function evaluateRegistrationAsync(options: EvaluationOptions, answerer: AsyncPoseAnswerer | PoseAnswerer): Promise<{ runs: EvaluationRun[]; summary: EvaluationSummary }> {
+  return runAsynchronously(evaluationSteps(options), answerer);
+}
+
+/** An evaluation as a coroutine of pose requests (src/registration/pose-requests.ts). */
+export function* evaluationSteps(options: EvaluationOptions): PoseSteps<{ runs: EvaluationRun[]; summary: EvaluationSummary }> {
   const detector = options.detector ?? { sdr: 300, height: 100, delx: 8 };
   const drr = new DRR(options.volume, detector);
   const truth: PoseParameters = options.truth ?? defaultTruePose(drr);
@@ -184,7 +198,7 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
     const started = performance.now();
     let final: PoseParameters, converged: boolean, finalScore: number, iterations: number, reason: string;
     if (strategy === 'robust') {
-      const result = registerRobust(pyramid, start, options.robust);
+      const result = yield* robustSteps(pyramid, start, options.robust);
       final = result.pose;
       finalScore = result.finalScore;
       converged = result.converged;
@@ -192,8 +206,8 @@ export function evaluateRegistration(options: EvaluationOptions): { runs: Evalua
       iterations = result.iterations.candidates + result.iterations.refine;
     } else {
       const registration = new Registration(drr, rotation, translation);
-      const result = register(registration, target, {
-        optimizer: 'adam', learningRateRotation: 1e-1, learningRateTranslation: 1e1, maxIterations: 250, stopScore: 0.999, similarity: createSimilarity('ncc'),
+      const result = yield* registerSteps(registration, target, createSimilarity('ncc'), {
+        optimizer: 'adam', learningRateRotation: 1e-1, learningRateTranslation: 1e1, maxIterations: 250, stopScore: 0.999,
       });
       final = registration.snapshot();
       finalScore = result.finalLoss;

@@ -6,9 +6,10 @@
  */
 import { DrrkitError } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
-import { createOptimizer } from '../optim/index.js';
+import { createOptimizer, LBFGS, type Evaluation } from '../optim/index.js';
 import type { Similarity } from '../metrics/similarity.js';
 import type { DRR } from '../drr.js';
+import { evaluateRequest, runSynchronously, type PoseSteps } from './pose-requests.js';
 
 /** How {@link refineOnLevel} runs. */
 export interface LevelRefinementOptions {
@@ -69,39 +70,40 @@ const ROTATION_SCALE = 100;
 
 /**
  * Refines a ZYX pose on a level's DRR against its `fixed` image, maximising `similarity` over a
- * fixed pixel subset (see {@link LevelRefinementOptions}). The similarity must be a global one
- * (NCC, MI) when a subset is used: the pixels are scored as one list.
+ * fixed pixel subset (see {@link LevelRefinementOptions}), rendering on the CPU. The similarity
+ * must be a global one (NCC, MI) when a subset is used: the pixels are scored as one list.
  */
 export function refineOnLevel(
   drr: DRR, fixed: ArrayLike<number>, rotation: ArrayLike<number>, translation: ArrayLike<number>, similarity: Similarity, options: LevelRefinementOptions,
 ): LevelRefinementResult {
+  return runSynchronously(refineOnLevelSteps(drr, fixed, rotation, translation, similarity, options));
+}
+
+/**
+ * {@link refineOnLevel} as a coroutine of pose requests (src/registration/pose-requests.ts), for
+ * any backend: it yields one evaluate request per render.
+ */
+export function* refineOnLevelSteps(
+  drr: DRR, fixed: ArrayLike<number>, rotation: ArrayLike<number>, translation: ArrayLike<number>, similarity: Similarity, options: LevelRefinementOptions,
+): PoseSteps<LevelRefinementResult> {
   const total = drr.pixelCount;
   if (fixed.length !== total) throw new DrrkitError(`the target has ${fixed.length} pixels, the detector ${total}`, 'target');
   const sparse = options.pixels > 0 && options.pixels < total;
   const pixels = sparse ? pixelSubset(total, options.pixels, options.seed) : null;
-  const count = pixels ? pixels.length : total;
-  const fixedSubset = new Float32Array(count), moving = new Float32Array(count);
-  for (let index = 0; index < count; index++) fixedSubset[index] = fixed[pixels ? pixels[index] : index];
-  const weights = new Float64Array(total);
-  const shape = sparse ? { height: 1, width: count } : { height: drr.camera.height, width: drr.camera.width };
-  const call = pixels ? { pixels } : undefined;
+  const fixedSubset = pixels === null ? fixed : Float32Array.from(pixels, (pixel) => fixed[pixel]);
   const pose: PoseParameters = { rotation: Float64Array.from(rotation), translation: Float64Array.from(translation), parameterization: 'euler_angles', convention: 'ZYX' };
   let renders = 0, stopped = false;
 
   /** Score and gradient at `pose` (one render with ray gradients). */
-  const evaluate = (): { score: number; rotationGradient: Float64Array; translationGradient: Float64Array } => {
+  function* evaluate(): PoseSteps<{ score: number; rotationGradient: Float64Array; translationGradient: Float64Array }> {
     if (!pose.rotation.every(Number.isFinite) || !pose.translation.every(Number.isFinite)) {
       throw new DrrkitError('the pose became non-finite during refinement', 'pose');
     }
-    const { image, rayGradients } = drr.renderWithRayGradients(pose, call);
+    const evaluation = yield* evaluateRequest(drr, pose, fixedSubset, similarity, pixels);
     renders++;
-    for (let index = 0; index < count; index++) moving[index] = image[pixels ? pixels[index] : index];
-    const { score, gradient } = similarity.scoreWithGradient(fixedSubset, moving, shape, 1);
-    for (let index = 0; index < count; index++) weights[pixels ? pixels[index] : index] = gradient[index];
-    const parameters = drr.parameterGradient(pose, rayGradients, weights, call);
-    if (options.onRender?.(Array.from(pose.rotation), Array.from(pose.translation), score[0]) === false) stopped = true;
-    return { score: score[0], rotationGradient: parameters.rotation, translationGradient: parameters.translation };
-  };
+    if (options.onRender?.(Array.from(pose.rotation), Array.from(pose.translation), evaluation.score) === false) stopped = true;
+    return evaluation;
+  }
 
   let settled = false;
   if (options.optimizer === 'lbfgs') {
@@ -112,25 +114,26 @@ export function refineOnLevel(
     // One L-BFGS iteration (a direction and its strong-Wolfe line search) per step; the
     // optimizer keeps its curvature pairs between steps. Settled when the pose moves less than
     // the tolerances over `patience` iterations (L-BFGS steps are large, so 1–2 suffice).
-    const optimizer = createOptimizer('lbfgs', [{ params: [x] }], {
+    const optimizer = new LBFGS([{ params: [x] }], {
       learningRate: 1, maxIterations: 1, maxEvaluations: 8, lineSearch: 'strong_wolfe', maximize: true,
       toleranceGradient: 0, toleranceChange: 0, historySize: 10,
     });
     // Each step starts by evaluating where the last one ended: answer that from the last render.
     let lastX: Float64Array | null = null, last: { loss: number; gradient: Float64Array } | null = null;
-    const closure = () => {
+    function* closure(): PoseSteps<Evaluation> {
       if (lastX !== null && last !== null && lastX.every((value, index) => value === x[index])) return { loss: last.loss, gradients: [[Float64Array.from(last.gradient)]] };
       for (let axis = 0; axis < 3; axis++) { pose.rotation[axis] = x[axis] / ROTATION_SCALE; pose.translation[axis] = x[3 + axis]; }
-      const result = evaluate();
+      const result = yield* evaluate();
       const gradient = new Float64Array(6);
       for (let axis = 0; axis < 3; axis++) { gradient[axis] = result.rotationGradient[axis] / ROTATION_SCALE; gradient[3 + axis] = result.translationGradient[axis]; }
       lastX = Float64Array.from(x); last = { loss: result.score, gradient };
       return { loss: result.score, gradients: [[Float64Array.from(gradient)]] };
-    };
+    }
     let still = 0;
     while (renders < options.maxRenders && !stopped) {
       const before = Float64Array.from(x);
-      optimizer.step(null, closure);
+      const step = optimizer.stepSteps();
+      for (let next = step.next(); !next.done;) next = step.next(yield* closure());
       let rotationMove = 0, translationMove = 0;
       for (let axis = 0; axis < 3; axis++) {
         rotationMove = Math.max(rotationMove, Math.abs(x[axis] - before[axis]) / ROTATION_SCALE);
@@ -149,7 +152,7 @@ export function refineOnLevel(
     const startRates = optimizer.groups.map((group) => group.options.learningRate);
     while (renders < options.maxRenders && !stopped) {
       const before = [...pose.rotation, ...pose.translation];
-      const result = evaluate();
+      const result = yield* evaluate();
       optimizer.step([[result.rotationGradient], [result.translationGradient]]);
       const rotationMove = Math.max(...[0, 1, 2].map((axis) => Math.abs(pose.rotation[axis] - before[axis])));
       const translationMove = Math.max(...[0, 1, 2].map((axis) => Math.abs(pose.translation[axis] - before[3 + axis])));

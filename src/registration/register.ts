@@ -1,7 +1,9 @@
 import { DrrkitError, requirePositive } from '../errors.js';
 import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
-import { createOptimizer, parseOptimizerName, ReduceLROnPlateau, type Evaluation, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
+import { createOptimizer, LBFGS, parseOptimizerName, ReduceLROnPlateau, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
+import type { DRR } from '../drr.js';
+import { evaluateRequest, type PoseSteps } from './pose-requests.js';
 import type { AsyncDifferentiableRenderer, Registration, RegistrationEvaluation, RendererShape } from './registration.js';
 
 /** One row of a registration's record: the pose before the step and the loss it scored (the tutorial's DataFrame). */
@@ -111,17 +113,15 @@ export function registrationOptimizer(registration: Pick<Registration, 'rotation
  */
 export function register(registration: Registration, fixed: ArrayLike<number>, options: RegisterOptions = {}): RegistrationResult {
   const similarity = options.similarity ?? new NormalizedCrossCorrelation();
-  const evaluate = (): RegistrationEvaluation => registration.evaluate(fixed, similarity);
-  const loop = registrationLoop(registration, fixed, options, evaluate);
+  const loop = registrationSteps(registration, fixed, options);
   let step = loop.next();
-  while (!step.done) step = loop.next(evaluate());
+  while (!step.done) step = loop.next(registration.evaluate(fixed, similarity));
   return step.value;
 }
 
 /**
- * {@link register} with an asynchronous renderer (the WebGPU backend): the same loop, optimizers,
- * schedule and stopping rules, awaiting each render. SGD and Adam only: L-BFGS's line search
- * evaluates synchronously inside its step.
+ * {@link register} with an asynchronous renderer (the WebGPU backend): the same loop, optimizers
+ * (L-BFGS and its line search included), schedule and stopping rules, awaiting each render.
  */
 export async function registerAsync(
   registration: Registration<AsyncDifferentiableRenderer>,
@@ -129,28 +129,24 @@ export async function registerAsync(
   options: RegisterOptions = {},
 ): Promise<RegistrationResult> {
   const similarity = options.similarity ?? new NormalizedCrossCorrelation();
-  const loop = registrationLoop(registration, fixed, options, null);
+  const loop = registrationSteps(registration, fixed, options);
   let step = loop.next();
   while (!step.done) step = loop.next(await registration.evaluateAsync(fixed, similarity));
   return step.value;
 }
 
 /**
- * The registration loop shared by {@link register} and {@link registerAsync}, as a coroutine: it
- * yields whenever it needs the objective at the registration's current pose and is resumed with
- * that evaluation. `evaluateNow` (synchronous drivers only) serves L-BFGS, whose step calls
- * its closure itself.
+ * The registration loop shared by {@link register}, {@link registerAsync} and the robust
+ * strategy, as a coroutine: it yields whenever it needs the objective at the registration's
+ * current pose (L-BFGS several times per iteration, for its line search) and is resumed with
+ * that evaluation.
  */
-function* registrationLoop<Renderer extends RendererShape>(
+export function* registrationSteps<Renderer extends RendererShape>(
   registration: Registration<Renderer>,
   fixed: ArrayLike<number>,
   options: RegisterOptions,
-  evaluateNow: (() => RegistrationEvaluation) | null,
 ): Generator<void, RegistrationResult, RegistrationEvaluation> {
   const optimizer = registrationOptimizer(registration, options);
-  if (optimizer.name === 'lbfgs' && evaluateNow === null) {
-    throw new DrrkitError('the lbfgs optimizer evaluates inside its step and needs a synchronous renderer; use sgd or adam with the WebGPU backend', 'optimizer');
-  }
   const maxIterations = options.maxIterations ?? 250;
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new DrrkitError(`maximum iterations must be a whole number ≥ 1, got ${maxIterations}`, 'max-iterations');
   const stopScore = options.stopScore ?? 0.999;
@@ -171,12 +167,15 @@ function* registrationLoop<Renderer extends RendererShape>(
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const rotation = Array.from(registration.rotation), translation = Array.from(registration.translation);
     let first: RegistrationEvaluation | undefined;
-    if (optimizer.name === 'lbfgs') {
-      optimizer.step(null, (): Evaluation => {
-        const evaluation = evaluateNow!();
+    if (optimizer instanceof LBFGS) {
+      // L-BFGS asks for evaluations inside its step (its line search): pass each request on.
+      const steps = optimizer.stepSteps();
+      let next = steps.next();
+      while (!next.done) {
+        const evaluation: RegistrationEvaluation = yield;
         first ??= evaluation;
-        return { loss: evaluation.score, gradients: [[evaluation.rotationGradient, evaluation.translationGradient]] };
-      });
+        next = steps.next({ loss: evaluation.score, gradients: [[evaluation.rotationGradient, evaluation.translationGradient]] });
+      }
     } else {
       first = yield;
       optimizer.step([[first.rotationGradient], [first.translationGradient]]);
@@ -218,4 +217,16 @@ function* registrationLoop<Renderer extends RendererShape>(
     optimizer: optimizer.name,
     stopReason,
   };
+}
+
+/**
+ * {@link register} on a CPU DRR's registration as a coroutine of pose requests
+ * (src/registration/pose-requests.ts): one evaluate request per evaluation, so any answerer (the
+ * CPU's, WebGPU's) can run it. `similarity` is the one scored (it overrides `options.similarity`).
+ */
+export function* registerSteps(registration: Registration<DRR>, fixed: ArrayLike<number>, similarity: Similarity, options: RegisterOptions): PoseSteps<RegistrationResult> {
+  const loop = registrationSteps(registration, fixed, { ...options, similarity });
+  let next = loop.next();
+  while (!next.done) next = loop.next(yield* evaluateRequest(registration.drr, registration.pose, fixed, similarity));
+  return next.value;
 }

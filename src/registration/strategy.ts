@@ -29,8 +29,9 @@ import { createSimilarity, type SimilarityName } from '../metrics/index.js';
 import type { Similarity } from '../metrics/similarity.js';
 import type { RendererName } from '../render/renderer.js';
 import type { Volume } from '../volume/volume.js';
-import { refineOnLevel } from './level-refinement.js';
-import { register, type IterationRecord } from './register.js';
+import { refineOnLevelSteps } from './level-refinement.js';
+import { renderRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
+import { registerSteps, type IterationRecord } from './register.js';
 import { Registration } from './registration.js';
 
 /** One level of a registration pyramid: a DRR and the target at that resolution. */
@@ -310,6 +311,27 @@ function inFront(rays: ReturnType<DRR['worldRays']>, point: readonly number[]): 
  * converted back.
  */
 export function registerRobust(pyramid: readonly PyramidLevel[], start: PoseParameters, options: RobustOptions = {}): RobustResult {
+  return runSynchronously(robustSteps(pyramid, start, options));
+}
+
+/**
+ * {@link registerRobust} with its renders made by `answerer` — the WebGPU backend's
+ * (`WebGPUPoseAnswerer`), or any asynchronous one: the same search, candidates, coarse-to-fine
+ * refinement, polish and acceptance test, awaiting each render. The search renders its grid in
+ * batches of 16 poses (one submission each on a GPU).
+ */
+export function registerRobustAsync(pyramid: readonly PyramidLevel[], start: PoseParameters, answerer: AsyncPoseAnswerer | PoseAnswerer, options: RobustOptions = {}): Promise<RobustResult> {
+  return runAsynchronously(robustSteps(pyramid, start, options), answerer);
+}
+
+/** Search poses rendered per request (and between progress reports). */
+const SEARCH_BATCH = 16;
+
+/**
+ * The robust strategy as a coroutine of pose requests (src/registration/pose-requests.ts):
+ * {@link registerRobust} answers them on the CPU, {@link registerRobustAsync} with any answerer.
+ */
+export function* robustSteps(pyramid: readonly PyramidLevel[], start: PoseParameters, options: RobustOptions = {}): PoseSteps<RobustResult> {
   if (pyramid.length === 0) throw new DrrkitError('registerRobust needs at least one pyramid level', 'pyramid');
   const started = performance.now();
   const isZyx = start.parameterization === 'euler_angles' && (start.convention ?? 'ZYX') === 'ZYX';
@@ -340,19 +362,26 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   const searchShape = shapeOf(searchLevel);
   const coarseShape = shapeOf(coarse);
   let stopped = false, bestSearchScore = -Infinity;
-  search: for (const da of alphas) for (const db of betas) for (const dg of gammas) {
+  const gridPoses: Array<{ rotation: Float64Array; translation: Float64Array; cell: number[] }> = [];
+  for (const da of alphas) for (const db of betas) for (const dg of gammas) {
     const rotation = Float64Array.of(euler[0] + da * DEGREE, euler[1] + db * DEGREE, euler[2] + dg * DEGREE);
     for (const sx of shifts[0]) for (const sy of shifts[1]) for (const sz of shifts[2]) {
       const translation = Float64Array.of(start.translation[0] + sx, start.translation[1] + sy, start.translation[2] + sz);
-      const image = searchLevel.drr.render(zyx(rotation, translation));
       // Cells in units of grid steps, so that "neighbour" means one step in any of the six axes.
-      grid.push({ rotation, translation, score: similarity.score(searchLevel.fixed, image, searchShape)[0], cell: [da / step, db / step, dg / step, sx / translationStep, sy / translationStep, sz / translationStep] });
-      bestSearchScore = Math.max(bestSearchScore, grid[grid.length - 1].score);
-      if (options.onProgress && (grid.length % 16 === 0 || grid.length === renders) && options.onProgress('search', grid.length, renders, bestSearchScore) === false) {
-        stopped = true;
-        break search;
-      }
+      gridPoses.push({ rotation, translation, cell: [da / step, db / step, dg / step, sx / translationStep, sy / translationStep, sz / translationStep] });
     }
+  }
+  const searchPixels = searchShape.height * searchShape.width;
+  for (let first = 0; first < gridPoses.length && !stopped; first += SEARCH_BATCH) {
+    const batch = gridPoses.slice(first, first + SEARCH_BATCH);
+    const images = yield* renderRequest(searchLevel.drr, batch.map((point) => zyx(point.rotation, point.translation)));
+    batch.forEach((point, index) => {
+      const image = images.subarray(index * searchPixels, (index + 1) * searchPixels);
+      const score = similarity.score(searchLevel.fixed, image, searchShape)[0];
+      grid.push({ ...point, score });
+      bestSearchScore = Math.max(bestSearchScore, score);
+    });
+    if (options.onProgress && options.onProgress('search', grid.length, renders, bestSearchScore) === false) stopped = true;
   }
   grid.sort((a, b) => b.score - a.score);
   // Keep the best points that are not grid neighbours of a better one.
@@ -372,11 +401,11 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
   const trajectory: RobustResult['trajectory'] = [];
   let candidateIterations = 0;
   const candidateTotal = chosen.length * (options.candidateIterations ?? 10);
-  const ascend = (points: typeof grid) => {
+  function* ascend(points: typeof grid): PoseSteps<Array<{ rotation: Float64Array; translation: Float64Array; score: number }>> {
     const reached: Array<{ rotation: Float64Array; translation: Float64Array; score: number }> = [];
     for (const candidate of stopped ? [] : points) {
       const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
-      const result = register(registration, coarse.fixed, {
+      const result = yield* registerSteps(registration, coarse.fixed, similarity, {
         optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
         maxIterations: options.candidateIterations ?? 10, stopScore: Infinity, similarity,
         onIteration: options.onProgress && ((record) => {
@@ -385,13 +414,13 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
         }),
       });
       candidateIterations += result.trajectory.length;
-      const finalScore = similarity.score(coarse.fixed, registration.render(), coarseShape)[0];
+      const finalScore = similarity.score(coarse.fixed, yield* renderRequest(coarse.drr, [registration.snapshot()]), coarseShape)[0];
       reached.push({ rotation: result.rotation, translation: result.translation, score: finalScore });
       if (stopped) break;
     }
     return reached.sort((a, b) => b.score - a.score);
-  };
-  const ranked = ascend(chosen);
+  }
+  const ranked = yield* ascend(chosen);
 
   // 3. Coarse-to-fine refinement from the best candidates, until one is accepted.
   const rotationTolerance = (options.rotationToleranceDegrees ?? 0.005) * DEGREE;
@@ -419,7 +448,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
         const stage = rank === 0 ? 'refine' : `refine ${rank + 1}`;
         let iteration = 0;
         const started = performance.now();
-        const result = refineOnLevel(level.drr, level.fixed, rotation, translation, similarity, {
+        const result = yield* refineOnLevelSteps(level.drr, level.fixed, rotation, translation, similarity, {
           optimizer: refineOptimizer, pixels, maxRenders: options.maxIterationsPerLevel ?? 150,
           learningRateRotation: 1e-2 * Math.min(level.factor, 2), learningRateTranslation: 1 * Math.min(level.factor, 2),
           rotationTolerance, translationTolerance, patience: refineOptimizer === 'lbfgs' ? Math.min(patience, 2) : patience, seed: 2026 + level.factor,
@@ -434,13 +463,13 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
         rotation = result.rotation;
         translation = result.translation;
         // Only the last level's similarity is used (polish, acceptance): skip the others' renders.
-        if (level === levels[levels.length - 1]) finalScore = similarity.score(level.fixed, level.drr.render(zyx(rotation, translation)), shapeOf(level))[0];
+        if (level === levels[levels.length - 1]) finalScore = similarity.score(level.fixed, yield* renderRequest(level.drr, [zyx(rotation, translation)]), shapeOf(level))[0];
         continue;
       }
       const registration = new Registration(level.drr, rotation, translation);
       let still = 0, previous: IterationRecord | undefined;
       const base = level.factor;
-      const result = register(registration, level.fixed, {
+      const result = yield* registerSteps(registration, level.fixed, similarity, {
         optimizer: 'adam', learningRateRotation: 1e-2 * Math.min(base, 2), learningRateTranslation: 1 * Math.min(base, 2),
         maxIterations: options.maxIterationsPerLevel ?? 150, stopScore: Infinity, similarity,
         plateau: { factor: 0.5, patience: 3, threshold: 1e-6, thresholdMode: 'abs', stopBelowFactor: 1 / 20 },
@@ -460,7 +489,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
       settled = result.stopReason === 'settled' || still >= patience;
       rotation = result.rotation;
       translation = result.translation;
-      finalScore = similarity.score(level.fixed, registration.render(), shapeOf(level))[0];
+      finalScore = similarity.score(level.fixed, yield* renderRequest(level.drr, [registration.snapshot()]), shapeOf(level))[0];
     }
     // Polish (see RobustOptions.polishScore): a fresh pass over the two finest levels; the better pose is kept.
     if (kept !== null && kept.finalScore >= finalScore) {
@@ -483,7 +512,7 @@ export function registerRobust(pyramid: readonly PyramidLevel[], start: PosePara
     if (rank === tries - 1 && !widened && (options.extraCandidates ?? 6) > 0 && !stopped) {
       // None accepted: widen to the next grid points (see RobustOptions.extraCandidates).
       widened = true;
-      const more = ascend(choose(chosen.length + (options.extraCandidates ?? 6)));
+      const more = yield* ascend(choose(chosen.length + (options.extraCandidates ?? 6)));
       ranked.push(...more);
       tries += Math.min(more.length, refineCandidates);
     }

@@ -1,0 +1,129 @@
+/**
+ * Registration algorithms written once for every backend: an algorithm is a coroutine (a
+ * generator) that yields a {@link PoseRequest} — "render these poses" or "score this pose and
+ * give me its gradient" — and is resumed with the answer. A driver answers the requests:
+ * {@link runSynchronously} on the CPU DRRs themselves, {@link runAsynchronously} with an
+ * asynchronous {@link AsyncPoseAnswerer} (the WebGPU backend's, src/render/webgpu/webgpu-answerer.ts).
+ * The algorithm's arithmetic is the same either way; only where the images are made differs.
+ */
+import type { DRR } from '../drr.js';
+import { DrrkitError } from '../errors.js';
+import type { PoseParameters } from '../geometry/pose.js';
+import type { Similarity } from '../metrics/similarity.js';
+import type { RegistrationEvaluation } from './registration.js';
+
+/** Render `poses` with `drr`: answered with their images, [pose][row][column]. */
+export interface RenderRequest {
+  readonly kind: 'render';
+  readonly drr: DRR;
+  readonly poses: readonly PoseParameters[];
+}
+
+/**
+ * Score `pose` by `similarity` against `fixed` and differentiate: answered with a
+ * {@link RegistrationEvaluation}. With `pixels`, only those pixels are rendered and scored (as
+ * one list: `fixed` then holds their target values, in the list's order).
+ */
+export interface EvaluateRequest {
+  readonly kind: 'evaluate';
+  readonly drr: DRR;
+  readonly pose: PoseParameters;
+  readonly fixed: ArrayLike<number>;
+  readonly similarity: Similarity;
+  readonly pixels: Int32Array | null;
+}
+
+/** What a registration coroutine asks for. */
+export type PoseRequest = RenderRequest | EvaluateRequest;
+
+/** What it is resumed with: images for a render, an evaluation for an evaluate. */
+export type PoseAnswer = Float32Array | RegistrationEvaluation;
+
+/** A registration algorithm as a coroutine returning `Result`. */
+export type PoseSteps<Result> = Generator<PoseRequest, Result, PoseAnswer>;
+
+/** Answers pose requests synchronously. */
+export interface PoseAnswerer {
+  render(request: RenderRequest): Float32Array;
+  evaluate(request: EvaluateRequest): RegistrationEvaluation;
+}
+
+/** Answers pose requests asynchronously (a GPU backend). */
+export interface AsyncPoseAnswerer {
+  render(request: RenderRequest): Promise<Float32Array>;
+  evaluate(request: EvaluateRequest): Promise<RegistrationEvaluation>;
+}
+
+/** Yields a render request and returns the images it is answered with. */
+export function* renderRequest(drr: DRR, poses: readonly PoseParameters[]): PoseSteps<Float32Array> {
+  return (yield { kind: 'render', drr, poses }) as Float32Array;
+}
+
+/** Yields an evaluate request (after checking the pose is finite) and returns its evaluation. */
+export function* evaluateRequest(
+  drr: DRR, pose: PoseParameters, fixed: ArrayLike<number>, similarity: Similarity, pixels: Int32Array | null = null,
+): PoseSteps<RegistrationEvaluation> {
+  if (!pose.rotation.every(Number.isFinite) || !pose.translation.every(Number.isFinite)) {
+    throw new DrrkitError('the pose became non-finite during optimisation (learning rate too large?)', 'pose');
+  }
+  const expected = pixels === null ? drr.pixelCount : pixels.length;
+  if (fixed.length !== expected) throw new DrrkitError(`the target has ${fixed.length} pixels but ${expected} are scored`, 'target');
+  return (yield { kind: 'evaluate', drr, pose, fixed, similarity, pixels }) as RegistrationEvaluation;
+}
+
+/** The detector shape `similarity` scores an evaluate request's pixels as (one row for a pixel list). */
+export function scoredShape(request: EvaluateRequest): { height: number; width: number } {
+  return request.pixels === null
+    ? { height: request.drr.camera.height, width: request.drr.camera.width }
+    : { height: 1, width: request.pixels.length };
+}
+
+/** The rendered values an evaluate request scores: the whole image, or the listed pixels' values in order. */
+export function scoredValues(request: EvaluateRequest, image: Float32Array): Float32Array {
+  const pixels = request.pixels;
+  if (pixels === null) return image;
+  const values = new Float32Array(pixels.length);
+  for (let index = 0; index < pixels.length; index++) values[index] = image[pixels[index]];
+  return values;
+}
+
+/** Per-pixel weights over the whole detector from the scored pixels' ∂score/∂value (zeros elsewhere). */
+export function wholeImageWeights(request: EvaluateRequest, gradient: Float64Array): Float64Array {
+  const pixels = request.pixels;
+  if (pixels === null) return gradient;
+  const weights = new Float64Array(request.drr.pixelCount);
+  for (let index = 0; index < pixels.length; index++) weights[pixels[index]] = gradient[index];
+  return weights;
+}
+
+/** Answers requests with the CPU DRRs themselves (their worker pools). */
+export const cpuPoseAnswerer: PoseAnswerer = {
+  render: (request) => request.drr.render(request.poses),
+  evaluate(request) {
+    const call = request.pixels === null ? undefined : { pixels: request.pixels };
+    const { image, rayGradients } = request.drr.renderWithRayGradients(request.pose, call);
+    const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
+    const parameters = request.drr.parameterGradient(request.pose, rayGradients, wholeImageWeights(request, gradient), call);
+    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  },
+};
+
+/** Runs a registration coroutine to its end, answering its requests synchronously (default: on the CPU). */
+export function runSynchronously<Result>(steps: PoseSteps<Result>, answerer: PoseAnswerer = cpuPoseAnswerer): Result {
+  let next = steps.next();
+  while (!next.done) {
+    const request = next.value;
+    next = steps.next(request.kind === 'render' ? answerer.render(request) : answerer.evaluate(request));
+  }
+  return next.value;
+}
+
+/** Runs a registration coroutine to its end, awaiting each answer (e.g. from the WebGPU backend). */
+export async function runAsynchronously<Result>(steps: PoseSteps<Result>, answerer: AsyncPoseAnswerer | PoseAnswerer): Promise<Result> {
+  let next = steps.next();
+  while (!next.done) {
+    const request = next.value;
+    next = steps.next(request.kind === 'render' ? await answerer.render(request) : await answerer.evaluate(request));
+  }
+  return next.value;
+}

@@ -1,0 +1,65 @@
+/**
+ * The WebGPU backend as an answerer of pose requests (src/registration/pose-requests.ts): every
+ * registration algorithm written as a coroutine of requests — the robust strategy, the level
+ * refinement, the tutorial loop — runs on a GPU with it, unchanged. Each CPU DRR a request names
+ * (the pyramid's levels, the search level) gets one {@link WebGPUDRR} twin, made on first use:
+ * its density grid is uploaded once, then only ray parameters go up and images and twelve
+ * gradient numbers per render come back.
+ */
+import type { DRR } from '../../drr.js';
+import {
+  scoredShape, scoredValues, wholeImageWeights,
+  type AsyncPoseAnswerer, type EvaluateRequest, type RenderRequest,
+} from '../../registration/pose-requests.js';
+import type { RegistrationEvaluation } from '../../registration/registration.js';
+import type { WebGPUDeviceInfo } from './webgpu-backend.js';
+import { WebGPUDRR } from './webgpu-drr.js';
+
+/** Answers pose requests on a WebGPU device; {@link destroy} frees the twins' buffers. */
+export class WebGPUPoseAnswerer implements AsyncPoseAnswerer {
+  /** The device and its adapter. */
+  readonly deviceInfo: WebGPUDeviceInfo;
+  /** Renders submitted so far (one per request; a search batch is one). */
+  submissions = 0;
+  readonly #twins = new Map<DRR, Promise<WebGPUDRR>>();
+
+  constructor(deviceInfo: WebGPUDeviceInfo) {
+    this.deviceInfo = deviceInfo;
+  }
+
+  /** The WebGPU twin of `drr`, made (volume uploaded, kernels compiled) on first use. */
+  twin(drr: DRR): Promise<WebGPUDRR> {
+    let twin = this.#twins.get(drr);
+    if (twin === undefined) this.#twins.set(drr, twin = WebGPUDRR.create(drr, this.deviceInfo));
+    return twin;
+  }
+
+  /** The request's poses rendered in one submission. */
+  async render(request: RenderRequest): Promise<Float32Array> {
+    const twin = await this.twin(request.drr);
+    this.submissions++;
+    return twin.renderAsync(request.poses);
+  }
+
+  /**
+   * Renders the pose (only the listed pixels, for a sparse request), scores it here, and reduces
+   * ∂score/∂pixel to the pose gradient on the device.
+   */
+  async evaluate(request: EvaluateRequest): Promise<RegistrationEvaluation> {
+    const twin = await this.twin(request.drr);
+    this.submissions++;
+    const call = request.pixels === null ? undefined : { pixels: request.pixels };
+    const image = await twin.renderForGradientAsync(request.pose, call);
+    const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
+    const parameters = await twin.parameterGradientAsync(request.pose, wholeImageWeights(request, gradient));
+    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  }
+
+  /** Frees every twin's device buffers (the device stays the caller's). */
+  async destroy(): Promise<void> {
+    const twins = await Promise.allSettled(this.#twins.values());
+    this.#twins.clear();
+    // A twin whose creation failed has nothing on the device; its error was its caller's.
+    for (const twin of twins) if (twin.status === 'fulfilled') await twin.value.destroy();
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The robust strategy on WebGPU (`registerRobustAsync` with a `WebGPUPoseAnswerer`): the same
+ * search, candidates, coarse-to-fine sparse L-BFGS refinement and acceptance test as on the CPU,
+ * every render made on the device. Skips without a WebGPU adapter (see test/webgpu.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { DRR } from '../src/drr.js';
+import type { PoseParameters } from '../src/geometry/pose.js';
+import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
+import { pixelSubset } from '../src/registration/level-refinement.js';
+import { cpuPoseAnswerer } from '../src/registration/pose-requests.js';
+import { pyramidLevels, registerRobust, registerRobustAsync } from '../src/registration/strategy.js';
+import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
+import { WebGPUPoseAnswerer } from '../src/render/webgpu/webgpu-answerer.js';
+import type { WebGPUDeviceInfo } from '../src/render/webgpu/webgpu-backend.js';
+import { loadExampleCT } from '../src/volume/example-ct.js';
+import { relativeL2 } from './helpers.js';
+
+process.env.EGL_PLATFORM ??= 'surfaceless';
+const info: WebGPUDeviceInfo | null = await nodeWebGPUDevice().catch(() => null);
+const skip = info === null ? 'no WebGPU adapter (needs the "webgpu" package and a GPU driver, or Mesa: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)' : false;
+after(() => info?.device.destroy());
+
+const zyx = (rotation: ArrayLike<number>, translation: ArrayLike<number>): PoseParameters =>
+  ({ rotation: Float64Array.from(rotation), translation: Float64Array.from(translation), parameterization: 'euler_angles', convention: 'ZYX' });
+
+describe('the robust strategy on WebGPU', { skip }, () => {
+  const volume = loadExampleCT({ shape: [64, 64, 48], spacing: [5.625, 5.625, 6.875] });
+  const cameras = {
+    // The tutorial's C-arm, seed frame.
+    seed: () => {
+      const drr = new DRR(volume, { sdr: 500, height: 48, delx: 16, threads: 1 });
+      const truth = zyx([Math.PI, 0, Math.PI / 2], drr.center);
+      return { drr, truth, start: zyx([Math.PI + 0.3, -0.2, Math.PI / 2 - 0.25], drr.center.map((value, axis) => value + [10, -12, 8][axis])) };
+    },
+    // A pinhole camera in the patient frame (Joseph on the coarse levels, trilinear on the finest).
+    pinhole: () => {
+      const drr = new DRR(volume, { sdd: 1020, height: 48, delx: 16, orientation: 'AP', renderer: 'trilinear', threads: 1 });
+      const base = drr.defaultPose().translation;
+      return { drr, truth: zyx([0.2, -0.15, 0.1], base.map((value, axis) => value + [8, 0, -6][axis])), start: zyx([0, 0, 0], base) };
+    },
+  };
+
+  for (const [name, make] of Object.entries(cameras)) {
+    test(`${name} camera: converges to the truth as the CPU run does, every render on the device`, async () => {
+      const { drr, truth, start } = make();
+      const levels = pyramidLevels(drr, drr.render(truth), 3);
+      const options = { rotationRangeDegrees: [30, 30, 30] as [number, number, number], searchStepDegrees: 15 };
+      const answerer = new WebGPUPoseAnswerer(info!);
+      let gpu;
+      try {
+        gpu = await registerRobustAsync(levels, start, answerer, options);
+      } finally {
+        await answerer.destroy();
+      }
+      const cpu = registerRobust(levels, start, options);
+      for (const [backend, result] of [['CPU', cpu], ['WebGPU', gpu]] as const) {
+        assert.equal(result.converged, true, `${backend}: ${result.reason}`);
+        const rotation = Math.max(...Array.from(result.pose.rotation, (value, axis) => Math.abs(value - truth.rotation[axis])));
+        const translation = Math.hypot(...Array.from(result.pose.translation, (value, axis) => value - truth.translation[axis]));
+        assert.ok(rotation < 2e-3 && translation < 0.5, `${backend}: ${rotation.toExponential(2)} rad, ${translation.toFixed(3)} mm from the truth`);
+        assert.ok(result.finalScore > 0.9999, `${backend}: final NCC ${result.finalScore}`);
+      }
+      // The search went to the device in batches of 16 poses (125 poses: 8 submissions), and every
+      // candidate and refinement evaluation, and final score, after it.
+      assert.equal(gpu.iterations.search, 125);
+      assert.ok(answerer.submissions >= 8 + gpu.iterations.candidates + gpu.iterations.refine, `${answerer.submissions} submissions`);
+    });
+  }
+
+  test('an evaluate request answered on the device equals the CPU answer (whole image and pixel list)', async () => {
+    const { drr, truth, start } = cameras.seed();
+    const fixed = drr.render(truth);
+    const ncc = new NormalizedCrossCorrelation();
+    const answerer = new WebGPUPoseAnswerer(info!);
+    try {
+      for (const pixels of [null, pixelSubset(drr.pixelCount, 600, 3)]) {
+        const target = pixels === null ? fixed : Float32Array.from(pixels, (pixel) => fixed[pixel]);
+        const request = { kind: 'evaluate', drr, pose: start, fixed: target, similarity: ncc, pixels } as const;
+        const expected = cpuPoseAnswerer.evaluate(request), actual = await answerer.evaluate(request);
+        assert.ok(Math.abs(actual.score - expected.score) < 1e-5, `score ${actual.score} vs ${expected.score}`);
+        const gradient = (evaluation: typeof actual) => [...evaluation.rotationGradient, ...evaluation.translationGradient];
+        assert.ok(relativeL2(gradient(actual), gradient(expected)) < 1e-2, `gradient ${gradient(actual)} vs ${gradient(expected)}`);
+        assert.ok(relativeL2(actual.image, expected.image) < 1e-4);
+      }
+      const poses = [start, truth];
+      const images = await answerer.render({ kind: 'render', drr, poses });
+      assert.ok(relativeL2(images, drr.render(poses)) < 1e-4);
+      assert.equal(answerer.submissions, 3);
+    } finally {
+      await answerer.destroy();
+    }
+  });
+});
