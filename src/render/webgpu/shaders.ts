@@ -688,7 +688,6 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
     for (var q = 0u; q < 6u; q++) { rayGradients[g + q] = 0.0; }
     return;
   }
-  let a = ray.a;
   let b = ray.b;
   let inverseD = vec3f(1.0 / params.dx, 1.0 / params.dy, 1.0 / params.dz);
   let px = params.px;
