@@ -1,8 +1,8 @@
 /**
  * `drrkit register --backend webgpu`: the tutorial loop (SGD, Adam, L-BFGS) and the robust strategy
  * on the WebGPU backend converge to the true pose as on the CPU (test/webgpu.test.ts compares
- * registerAsync with the CPU loop, test/webgpu-strategy.test.ts the robust strategy), and
- * two-view registration, which runs on the CPU only, says so. Skips without a WebGPU adapter (see test/webgpu.test.ts).
+ * registerAsync with the CPU loop, test/webgpu-strategy.test.ts the robust strategy), as do
+ * two-view registration and `drrkit evaluate`. Skips without a WebGPU adapter (see test/webgpu.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -48,7 +48,7 @@ describe('drrkit register --backend', { skip }, () => {
 
   });
 
-  test('the robust strategy, L-BFGS and evaluate run on WebGPU; two views say they run on the CPU', () => {
+  test('the robust strategy, L-BFGS, two views and evaluate run on WebGPU', () => {
     const robust = run('--backend', 'webgpu', '--out-dir', path.join(scratch, 'robust'));
     assert.equal(robust.status, 0, robust.stderr);
     assert.match(robust.stdout, /rendering on WebGPU \(.*\n(.*\n)*robust: converged/);
@@ -86,8 +86,13 @@ describe('drrkit register --backend', { skip }, () => {
     assert.equal(queued.status, 1);
     assert.match(queued.stderr, /^drrkit: --backend with --queue/);
 
-    const twoViews = run('--strategy', 'tutorial', '--second-view', '0,0,90', '--backend', 'webgpu', '--out-dir', path.join(scratch, 'two'));
-    assert.equal(twoViews.status, 1);
-    assert.match(twoViews.stderr, /^drrkit: --backend webgpu: two-view registration runs on the CPU/);
+    // Two views (AP and 90° lateral): each view rendered on the device, the gradients pulled back to view 0 here.
+    const twoViews = run('--strategy', 'tutorial', '--second-view', '0,0,90', '--optimizer', 'adam', '--max-iterations', '150', '--stop-ncc', '0.9999', '--backend', 'webgpu', '--out-dir', path.join(scratch, 'two'));
+    assert.equal(twoViews.status, 0, twoViews.stderr);
+    assert.match(twoViews.stdout, /adam, two views \(WebGPU\)\s+Converged/);
+    const two = JSON.parse(readFileSync(path.join(scratch, 'two', 'result.json'), 'utf8')) as { converged: boolean; finalRotation: number[]; finalTranslation: number[] };
+    const twoRotation = Math.max(...two.finalRotation.map((value, axis) => Math.abs(value - [3.1416, 0, 1.5708][axis])));
+    const twoTranslation = Math.hypot(...two.finalTranslation.map((value, axis) => value - [180, 180, 165][axis]));
+    assert.ok(twoRotation < 0.02 && twoTranslation < 2, `two views on WebGPU: ${twoRotation.toExponential(2)} rad, ${twoTranslation.toFixed(3)} mm from the truth`);
   });
 });

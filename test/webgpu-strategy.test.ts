@@ -9,10 +9,14 @@ import { DRR } from '../src/drr.js';
 import type { PoseParameters } from '../src/geometry/pose.js';
 import { NormalizedCrossCorrelation } from '../src/metrics/ncc.js';
 import { pixelSubset } from '../src/registration/level-refinement.js';
+import { MultiViewRegistration } from '../src/registration/multi-view.js';
+import { identityTransform } from '../src/geometry/rigid-transform.js';
+import { rotationMatrixFromParameters } from '../src/geometry/rotation.js';
 import { cpuPoseAnswerer } from '../src/registration/pose-requests.js';
 import { pyramidLevels, registerRobust, registerRobustAsync } from '../src/registration/strategy.js';
 import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
 import { WebGPUPoseAnswerer } from '../src/render/webgpu/webgpu-answerer.js';
+import { WebGPUDRR } from '../src/render/webgpu/webgpu-drr.js';
 import type { WebGPUDeviceInfo } from '../src/render/webgpu/webgpu-backend.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 import { relativeL2 } from './helpers.js';
@@ -68,6 +72,71 @@ describe('the robust strategy on WebGPU', { skip }, () => {
       assert.ok(answerer.submissions >= 8 + gpu.iterations.candidates + gpu.iterations.refine, `${answerer.submissions} submissions`);
     });
   }
+
+  test('NCC, its pixel weights and the reduction in one device submission equal the CPU\'s (both cameras, whole image and pixel list, Beer–Lambert falls back)', async (t) => {
+    const ncc = new NormalizedCrossCorrelation();
+    for (const make of [cameras.seed, cameras.pinhole]) {
+      const { drr, truth, start } = make();
+      const fixed = drr.render(truth);
+      const gpu = await WebGPUDRR.create(drr, info!);
+      try {
+        assert.equal(gpu.supportsDeviceNcc, true);
+        for (const pixels of [null, pixelSubset(drr.pixelCount, 700, 11)]) {
+          const target = pixels === null ? fixed : Float32Array.from(pixels, (pixel) => fixed[pixel]);
+          const call = pixels === null ? undefined : { pixels };
+          const request = { kind: 'evaluate', drr, pose: start, fixed: target, similarity: ncc, pixels } as const;
+          const expected = cpuPoseAnswerer.evaluate(request);
+          const fused = await gpu.nccGradientAsync(start, target, ncc.eps, call);
+          // The device's own f32 score, and the f64 score of the image it sent back.
+          assert.ok(Math.abs(fused.deviceScore - expected.score) < 1e-5, `device score ${fused.deviceScore} vs ${expected.score}`);
+          assert.ok(Math.abs(fused.score - expected.score) < 1e-6, `score ${fused.score} vs ${expected.score}`);
+          assert.ok(relativeL2(fused.image, expected.image) < 1e-4);
+          const gradient = (rotation: ArrayLike<number>, translation: ArrayLike<number>) => [...Array.from(rotation), ...Array.from(translation)];
+          const cpuGradient = gradient(expected.rotationGradient, expected.translationGradient);
+          assert.ok(relativeL2(gradient(fused.gradient.rotation, fused.gradient.translation), cpuGradient) < 1e-2, 'pose gradient vs the CPU');
+          // Against the two-submission path (image read back, weights formed here): the same numbers to f32 rounding.
+          await gpu.renderForGradientAsync(start, call);
+          const weights = new Float64Array(drr.pixelCount);
+          const moving = pixels === null ? fused.image : Float32Array.from(pixels, (pixel) => fused.image[pixel]);
+          const shape = pixels === null ? { height: drr.detector.height, width: drr.detector.width } : { height: 1, width: pixels.length };
+          const byPixel = ncc.scoreWithGradient(target, moving, shape, 1).gradient;
+          if (pixels === null) weights.set(byPixel); else pixels.forEach((pixel, index) => { weights[pixel] = byPixel[index]; });
+          const twoSubmissions = await gpu.parameterGradientAsync(start, weights);
+          const error = relativeL2(gradient(fused.gradient.rotation, fused.gradient.translation), gradient(twoSubmissions.rotation, twoSubmissions.translation));
+          assert.ok(error < 1e-4, `one submission vs two: ${error}`);
+          t.diagnostic(`${drr.camera.kind} ${pixels === null ? 'whole image' : `${pixels.length} pixels`}: device score − CPU ${(fused.deviceScore - expected.score).toExponential(1)}, ` +
+            `gradient vs CPU ${relativeL2(gradient(fused.gradient.rotation, fused.gradient.translation), cpuGradient).toExponential(1)}, one vs two submissions ${error.toExponential(1)}`);
+        }
+      } finally {
+        await gpu.destroy();
+      }
+    }
+    const beerLambert = new DRR(volume, { sdr: 500, height: 24, delx: 32, intensity: 'beer-lambert', threads: 1 });
+    const gpu = await WebGPUDRR.create(beerLambert, info!);
+    assert.equal(gpu.supportsDeviceNcc, false);
+    await assert.rejects(gpu.nccGradientAsync(cameras.seed().truth, new Float32Array(beerLambert.pixelCount), 1e-5), /line-integral/);
+    await gpu.destroy();
+  });
+
+  test('a two-view registration evaluated on the device equals the CPU evaluation', async () => {
+    const { drr, truth, start } = cameras.seed();
+    const views = [identityTransform(), { rotation: rotationMatrixFromParameters([0, 0, Math.PI / 2], 'euler_angles', 'ZYX'), translation: Float64Array.of(0, 0, 0) }];
+    const gpu = await WebGPUDRR.create(drr, info!);
+    try {
+      const cpu = new MultiViewRegistration(drr, start.rotation, start.translation, views);
+      const onDevice = new MultiViewRegistration(drr, start.rotation, start.translation, views, { device: gpu });
+      const fixed = new MultiViewRegistration(drr, truth.rotation, truth.translation, views).render();
+      const ncc = new NormalizedCrossCorrelation();
+      const expected = cpu.evaluate(fixed, ncc), actual = await onDevice.evaluateAsync(fixed, ncc);
+      assert.ok(Math.abs(actual.score - expected.score) < 1e-5, `score ${actual.score} vs ${expected.score}`);
+      assert.ok(relativeL2(actual.image, expected.image) < 1e-4);
+      assert.ok(relativeL2([...actual.rotationGradient, ...actual.translationGradient], [...expected.rotationGradient, ...expected.translationGradient]) < 1e-2);
+      assert.ok(relativeL2(await onDevice.renderAsync(), cpu.render()) < 1e-4);
+      await assert.rejects(cpu.evaluateAsync(fixed, ncc), /no asynchronous renderer/);
+    } finally {
+      await gpu.destroy();
+    }
+  });
 
   test('an evaluate request answered on the device equals the CPU answer (whole image and pixel list)', async () => {
     const { drr, truth, start } = cameras.seed();

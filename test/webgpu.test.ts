@@ -505,10 +505,13 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     await gpu.destroy();
   });
 
-  test('registerAsync refuses L-BFGS with a clear error', async () => {
-    const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 8, delx: 50, threads: 1 });
+  test('registerAsync runs L-BFGS (its line search evaluates inside the step) on WebGPU', async () => {
+    const drr = new DRR(loadExampleCT({ shape: [32, 32, 32], spacing: [10, 10, 10] }), { sdr: 300, height: 16, delx: 25, threads: 1 });
     const gpu = await WebGPUDRR.create(drr, info!);
-    await assert.rejects(registerAsync(new Registration(gpu, [Math.PI, 0, Math.PI / 2], drr.center), new Float32Array(64), { optimizer: 'lbfgs' }), /lbfgs.*sgd or adam/);
+    const fixed = drr.render(seedPose([Math.PI, 0, Math.PI / 2], drr.center));
+    const start = seedPose([Math.PI + 0.08, -0.05, Math.PI / 2 + 0.06], drr.center.map((value, axis) => value + [4, -3, 2][axis]));
+    const result = await registerAsync(new Registration(gpu, start.rotation, start.translation), fixed, { optimizer: 'lbfgs', learningRateRotation: 1, maxIterations: 4, stopScore: 0.9999 });
+    assert.ok(result.finalLoss > result.trajectory[0].loss + 0.01, `L-BFGS on WebGPU improves the NCC (${result.trajectory[0].loss} → ${result.finalLoss})`);
     await gpu.destroy();
   });
 });

@@ -16,7 +16,7 @@ import { OPTIMIZER_NAMES, parseOptimizerName } from '../optim/index.js';
 import { registerAndRecord, registerAndRecordAsync, writeComparisonOutputs, writeRunOutputs, type RecordedRun } from '../registration/outputs.js';
 import { NumpyRandom, tutorialInitialPose } from '../registration/random.js';
 import type { RegisterOptions } from '../registration/register.js';
-import { Registration } from '../registration/registration.js';
+import { Registration, type AsyncRegistration } from '../registration/registration.js';
 import { MultiViewRegistration } from '../registration/multi-view.js';
 import { composeTransforms, identityTransform, type RigidTransform } from '../geometry/rigid-transform.js';
 import { rotationMatrixFromParameters } from '../geometry/rotation.js';
@@ -77,7 +77,7 @@ function runWithProgress(registration: Registration, fixed: ArrayLike<number>, o
 }
 
 /** {@link runWithProgress} of the tutorial loop on WebGPU (`--backend`): SGD and Adam. */
-async function runWithProgressAsync(registration: Registration<WebGPUDRR>, fixed: ArrayLike<number>, options: RegisterOptions, label: string): Promise<RecordedRun> {
+async function runWithProgressAsync(registration: Registration<WebGPUDRR> | AsyncRegistration, fixed: ArrayLike<number>, options: RegisterOptions, label: string): Promise<RecordedRun> {
   const bar = progressBar(label, options.maxIterations ?? 250);
   let run: RecordedRun;
   try {
@@ -95,18 +95,10 @@ function runLoop(drr: DRR, gpu: WebGPUDRR | null, start: PoseParameters, fixed: 
   return runWithProgressAsync(new Registration(gpu, start.rotation, start.translation, format), fixed, options, label);
 }
 
-/**
- * The WebGPU device for this registration (`--backend webgpu|auto`), or null for the CPU.
- * `cpuOnly` names what the command is about to run when that runs on the CPU only (two views):
- * `--backend webgpu` then says so, `auto` quietly uses the CPU.
- */
-async function registrationDevice(options: RawOptions, cpuOnly: string | null): Promise<WebGPUDeviceInfo | null> {
+/** The WebGPU device for this registration (`--backend webgpu|auto`), or null for the CPU. */
+async function registrationDevice(options: RawOptions): Promise<WebGPUDeviceInfo | null> {
   const choice = String(options.backend ?? 'cpu');
   if (choice === 'cpu') return null;
-  if (cpuOnly !== null) {
-    if (choice === 'webgpu') throw new DrrkitError(`--backend webgpu: ${cpuOnly} runs on the CPU; register one view for a registration on WebGPU`, '--backend');
-    return null;
-  }
   const device = await openWebGPUDevice(choice);
   if (device !== null) process.stdout.write(`rendering on WebGPU (${device.description}${device.software ? ', software' : ''})\n`);
   return device;
@@ -114,7 +106,7 @@ async function registrationDevice(options: RawOptions, cpuOnly: string | null): 
 
 /** The WebGPU twin of `drr` for the tutorial loop, or null for the CPU (see {@link registrationDevice}). */
 async function gpuDrrFor(drr: DRR, options: RawOptions): Promise<WebGPUDRR | null> {
-  const device = await registrationDevice(options, null);
+  const device = await registrationDevice(options);
   return device === null ? null : WebGPUDRR.create(drr, device);
 }
 
@@ -349,7 +341,7 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
     throw new DrrkitError('--xray2 needs --second-view (the relative rotation of the second camera)', '--xray2');
   }
   const robust = (text('strategy') ?? 'robust') === 'robust' && !views;
-  const device = await registrationDevice(options, views ? 'two-view registration' : null);
+  const device = await registrationDevice(options);
   if (robust) {
     const final = await runRobust(drr, volume, fixed, truth, start, robustOptionsFrom(options, ROBUST_DEFAULTS), outDirectory, { xray: text('xray') }, device);
     if (options.scene === true) await writeRegistrationScene(outDirectory, drr, start, final, truth);
@@ -368,7 +360,9 @@ async function runSingle(drr: DRR, volume: Volume, loop: RegisterOptions, option
   const poseFormat = { parameterization: start.parameterization, convention: start.convention ?? 'ZYX' };
   const gpu = device === null ? null : await WebGPUDRR.create(drr, device);
   const run = views
-    ? runWithProgress(new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat), fixed.data, runOptions, `${optimizer}, two views`)
+    ? gpu === null
+      ? runWithProgress(new MultiViewRegistration(drr, start.rotation, start.translation, views, poseFormat), fixed.data, runOptions, `${optimizer}, two views`)
+      : await runWithProgressAsync(new MultiViewRegistration(drr, start.rotation, start.translation, views, { ...poseFormat, device: gpu }), fixed.data, runOptions, `${optimizer}, two views`)
     : await runLoop(drr, gpu, start, fixed.data, runOptions, optimizer);
   await gpu?.destroy();
   const written = await writeRunOutputs(outDirectory, run, {
@@ -485,7 +479,7 @@ async function runWorldDicom(
   };
   const details = { xrayDicom: file, assumed: geometry.assumed };
   if ((text('strategy') ?? 'robust') === 'robust') {
-    await runRobust(drr, volume, fixed, undefined, start, robustOptionsFrom(options, DICOM_ROBUST_DEFAULTS), outDirectory, details, await registrationDevice(options, null));
+    await runRobust(drr, volume, fixed, undefined, start, robustOptionsFrom(options, DICOM_ROBUST_DEFAULTS), outDirectory, details, await registrationDevice(options));
     return;
   }
   const gpu = await gpuDrrFor(drr, options);

@@ -5,7 +5,8 @@ import { poseFromParameters } from '../geometry/pose.js';
 import { composeTransforms, type RigidTransform } from '../geometry/rigid-transform.js';
 import type { EulerConvention, Parameterization } from '../geometry/rotation.js';
 import type { Similarity } from '../metrics/similarity.js';
-import { parameterGradientFromTransform } from '../render/pose-gradient.js';
+import { parameterGradientFromTransform, type TransformGradient } from '../render/pose-gradient.js';
+import type { Pose } from '../drr.js';
 import { Registration, type RegistrationEvaluation } from './registration.js';
 
 /**
@@ -23,17 +24,20 @@ export class MultiViewRegistration extends Registration {
   readonly views: readonly RigidTransform[];
   /** The DRR (any camera: its `transformGradient` gives each view's chain rule). */
   declare readonly drr: DRR;
+  /** The DRR's twin on an asynchronous renderer (a WebGPUDRR), for {@link evaluateAsync}; null: CPU only. */
+  readonly device: MultiViewDevice | null;
 
   constructor(
     drr: DRR,
     rotation: ArrayLike<number>,
     translation: ArrayLike<number>,
     views: readonly RigidTransform[],
-    options: { parameterization?: Parameterization; convention?: EulerConvention } = {},
+    options: { parameterization?: Parameterization; convention?: EulerConvention; device?: MultiViewDevice } = {},
   ) {
     super(drr, rotation, translation, options);
     if (views.length === 0) throw new DrrkitError('a multi-view registration needs at least one view', 'views');
     this.views = views;
+    this.device = options.device ?? null;
   }
 
   override get targetLength(): number {
@@ -52,32 +56,79 @@ export class MultiViewRegistration extends Registration {
   }
 
   override evaluate(fixed: ArrayLike<number>, similarity: Similarity): RegistrationEvaluation {
-    const pixels = this.drr.pixelCount;
-    if (fixed.length !== this.targetLength) throw new DrrkitError(`the targets have ${fixed.length} pixels; ${this.views.length} views need ${this.targetLength}`, 'target');
+    const sum = this.#views(fixed, similarity);
+    this.viewTransforms().forEach((transform, index) => {
+      const rendered = this.drr.renderWithRayGradients(transform);
+      const weights = sum.score(index, rendered.image);
+      sum.add(index, this.drr.transformGradient(transform, rendered.rayGradients, weights));
+    });
+    return sum.result();
+  }
+
+  /** {@link evaluate} with the views rendered on {@link device} (two submissions per view). */
+  override async evaluateAsync(fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation> {
+    const device = this.#requireDevice();
+    const sum = this.#views(fixed, similarity);
+    const transforms = this.viewTransforms();
+    for (const [index, transform] of transforms.entries()) {
+      const weights = sum.score(index, await device.renderForGradientAsync(transform));
+      sum.add(index, await device.transformGradientAsync(transform, weights));
+    }
+    return sum.result();
+  }
+
+  /** {@link render} on {@link device}. */
+  override renderAsync(): Promise<Float32Array> {
+    return this.#requireDevice().renderAsync(this.viewTransforms());
+  }
+
+  #requireDevice(): MultiViewDevice {
+    if (this.device === null) throw new DrrkitError('this multi-view registration has no asynchronous renderer: give `device` (a WebGPUDRR of its DRR)', 'device');
+    return this.device;
+  }
+
+  /**
+   * The per-view bookkeeping of an evaluation: `score(k, image)` scores view k and returns its
+   * pixel weights (the mean of the views' similarities), `add(k, ∂L/∂(R_k, t_k))` pulls view k's
+   * gradient back to the pose of view 0, `result()` gives the evaluation.
+   */
+  #views(fixed: ArrayLike<number>, similarity: Similarity) {
+    const pixels = this.drr.pixelCount, count = this.views.length;
+    if (fixed.length !== this.targetLength) throw new DrrkitError(`the targets have ${fixed.length} pixels; ${count} views need ${this.targetLength}`, 'target');
     const shape = { height: this.drr.camera.height, width: this.drr.camera.width };
     const image = new Float32Array(this.targetLength);
     const rotationGradient = new Float64Array(9), translationGradient = new Float64Array(3);
     let score = 0;
-    const transforms = this.viewTransforms();
-    transforms.forEach((transform, index) => {
-      const view = this.views[index];
-      const rendered = this.drr.renderWithRayGradients(transform);
-      image.set(rendered.image, index * pixels);
-      const fixedView = Array.prototype.slice.call(fixed, index * pixels, (index + 1) * pixels) as number[];
-      const result = similarity.scoreWithGradient(fixedView, rendered.image, shape, 1);
-      score += result.score[0] / this.views.length;
-      const weights = result.gradient.map((value) => value / this.views.length);
-      const gradient = this.drr.transformGradient(transform, rendered.rayGradients, weights);
-      // ∂L/∂R += ∂L/∂R_k · R_Vᵀ + ∂L/∂t_k ⊗ t_V ;  ∂L/∂t += ∂L/∂t_k
-      const product = multiplyMatrix3(gradient.rotation, transposeMatrix3(view.rotation));
-      for (let row = 0; row < 3; row++) {
-        for (let column = 0; column < 3; column++) {
-          rotationGradient[3 * row + column] += product[3 * row + column] + gradient.translation[row] * view.translation[column];
+    return {
+      score: (index: number, rendered: Float32Array): Float64Array => {
+        image.set(rendered, index * pixels);
+        const fixedView = Array.prototype.slice.call(fixed, index * pixels, (index + 1) * pixels) as number[];
+        const result = similarity.scoreWithGradient(fixedView, rendered, shape, 1);
+        score += result.score[0] / count;
+        return result.gradient.map((value) => value / count);
+      },
+      add: (index: number, gradient: TransformGradient): void => {
+        const view = this.views[index];
+        // ∂L/∂R += ∂L/∂R_k · R_Vᵀ + ∂L/∂t_k ⊗ t_V ;  ∂L/∂t += ∂L/∂t_k
+        const product = multiplyMatrix3(gradient.rotation, transposeMatrix3(view.rotation));
+        for (let row = 0; row < 3; row++) {
+          for (let column = 0; column < 3; column++) {
+            rotationGradient[3 * row + column] += product[3 * row + column] + gradient.translation[row] * view.translation[column];
+          }
+          translationGradient[row] += gradient.translation[row];
         }
-        translationGradient[row] += gradient.translation[row];
-      }
-    });
-    const parameters = parameterGradientFromTransform(this.pose, { rotation: rotationGradient, translation: translationGradient });
-    return { score, image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+      },
+      result: (): RegistrationEvaluation => {
+        const parameters = parameterGradientFromTransform(this.pose, { rotation: rotationGradient, translation: translationGradient });
+        return { score, image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+      },
+    };
   }
+}
+
+/** What a multi-view registration needs of an asynchronous renderer of its DRR (a WebGPUDRR has it). */
+export interface MultiViewDevice {
+  renderAsync(poses: Pose | readonly Pose[]): Promise<Float32Array>;
+  renderForGradientAsync(pose: Pose): Promise<Float32Array>;
+  transformGradientAsync(pose: Pose, pixelWeights: ArrayLike<number>): Promise<TransformGradient>;
 }

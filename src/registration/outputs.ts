@@ -18,7 +18,7 @@ import { plotRegistrationTrajectory, type PoseTrajectory, type PoseValues } from
 import type { Raster } from '../viz/raster.js';
 import { overlayImages, differenceRaster, sharedWindow } from '../viz/compose.js';
 import { register, registerAsync, type IterationRecord, type RegisterOptions, type RegistrationResult } from './register.js';
-import type { AsyncDifferentiableRenderer, Registration } from './registration.js';
+import type { AsyncDifferentiableRenderer, AsyncRegistration, Registration } from './registration.js';
 
 /** WebP settings for animations: lossy, fast (a run's animation encodes in about a second). */
 const ANIMATION_WEBP = { delayMs: 60, loop: true, quality: 80, method: 1 } as const;
@@ -271,7 +271,7 @@ export async function writeComparisonOutputs(
 
 /** Runs {@link registerAsync} (WebGPU) and keeps every iteration's DRR and the final DRR for the outputs above. */
 export async function registerAndRecordAsync(
-  registration: Registration<AsyncDifferentiableRenderer>,
+  registration: Registration<AsyncDifferentiableRenderer> | AsyncRegistration,
   fixed: ArrayLike<number>,
   options: RegisterOptions,
   label: string,
@@ -284,7 +284,7 @@ export async function registerAndRecordAsync(
       return options.onIteration?.(record, evaluation);
     },
   });
-  const finalImage = await registration.drr.renderAsync(registration.pose);
+  const finalImage = await (registration as AsyncRegistration).renderAsync();
   return { label, result, frameCount: images.length, imageAt: (index) => images[index], finalImage };
 }
 

@@ -4,7 +4,7 @@ import type { Similarity } from '../metrics/similarity.js';
 import { createOptimizer, LBFGS, parseOptimizerName, ReduceLROnPlateau, type Optimizer, type OptimizerName, type ReduceLROnPlateauOptions } from '../optim/index.js';
 import type { DRR } from '../drr.js';
 import { evaluateRequest, type PoseSteps } from './pose-requests.js';
-import type { AsyncDifferentiableRenderer, Registration, RegistrationEvaluation, RendererShape } from './registration.js';
+import type { AsyncDifferentiableRenderer, AsyncRegistration, Registration, RegistrationEvaluation, RendererShape } from './registration.js';
 
 /** One row of a registration's record: the pose before the step and the loss it scored (the tutorial's DataFrame). */
 export interface IterationRecord {
@@ -124,14 +124,14 @@ export function register(registration: Registration, fixed: ArrayLike<number>, o
  * (L-BFGS and its line search included), schedule and stopping rules, awaiting each render.
  */
 export async function registerAsync(
-  registration: Registration<AsyncDifferentiableRenderer>,
+  registration: Registration<AsyncDifferentiableRenderer> | AsyncRegistration,
   fixed: ArrayLike<number>,
   options: RegisterOptions = {},
 ): Promise<RegistrationResult> {
   const similarity = options.similarity ?? new NormalizedCrossCorrelation();
   const loop = registrationSteps(registration, fixed, options);
   let step = loop.next();
-  while (!step.done) step = loop.next(await registration.evaluateAsync(fixed, similarity));
+  while (!step.done) step = loop.next(await (registration as AsyncRegistration).evaluateAsync(fixed, similarity));
   return step.value;
 }
 

