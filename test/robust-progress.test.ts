@@ -48,6 +48,7 @@ test('registerRobust reports search and candidate progress, and a stop during th
     onProgress: (stage, done) => !(stage === 'candidates' && done === 3),
   });
   assert.equal(stoppedInCandidates.converged, false);
-  assert.equal(stoppedInCandidates.iterations.candidates, 3);
+  // The candidates ascend in lockstep (1: first, 2: second, 3: first again): the stop at 3 ends both at that round.
+  assert.equal(stoppedInCandidates.iterations.candidates, 4);
   assert.equal(stoppedInCandidates.attempts.length, 0);
 });

@@ -33,11 +33,25 @@ export interface EvaluateRequest {
   readonly pixels: Int32Array | null;
 }
 
-/** What a registration coroutine asks for. */
-export type PoseRequest = RenderRequest | EvaluateRequest;
+/**
+ * Evaluate request for several poses against one target, every pixel (independent optimizations
+ * run in lockstep, e.g. the robust strategy's candidates): answered with one
+ * {@link RegistrationEvaluation} per pose, each what an {@link EvaluateRequest} of that pose
+ * gives. A GPU answers it in one submission.
+ */
+export interface EvaluateBatchRequest {
+  readonly kind: 'evaluate-batch';
+  readonly drr: DRR;
+  readonly poses: readonly PoseParameters[];
+  readonly fixed: ArrayLike<number>;
+  readonly similarity: Similarity;
+}
 
-/** What it is resumed with: images for a render, an evaluation for an evaluate. */
-export type PoseAnswer = Float32Array | RegistrationEvaluation;
+/** What a registration coroutine asks for. */
+export type PoseRequest = RenderRequest | EvaluateRequest | EvaluateBatchRequest;
+
+/** What it is resumed with: images for a render, an evaluation for an evaluate, one per pose for a batch. */
+export type PoseAnswer = Float32Array | RegistrationEvaluation | RegistrationEvaluation[];
 
 /** A registration algorithm as a coroutine returning `Result`. */
 export type PoseSteps<Result> = Generator<PoseRequest, Result, PoseAnswer>;
@@ -46,12 +60,16 @@ export type PoseSteps<Result> = Generator<PoseRequest, Result, PoseAnswer>;
 export interface PoseAnswerer {
   render(request: RenderRequest): Float32Array;
   evaluate(request: EvaluateRequest): RegistrationEvaluation;
+  /** Optional: a batch at once (default: one {@link evaluate} per pose). */
+  evaluateBatch?(request: EvaluateBatchRequest): RegistrationEvaluation[];
 }
 
 /** Answers pose requests asynchronously (a GPU backend). */
 export interface AsyncPoseAnswerer {
   render(request: RenderRequest): Promise<Float32Array>;
   evaluate(request: EvaluateRequest): Promise<RegistrationEvaluation>;
+  /** Optional: a batch at once, e.g. in one submission (default: one {@link evaluate} per pose). */
+  evaluateBatch?(request: EvaluateBatchRequest): Promise<RegistrationEvaluation[]>;
 }
 
 /** Yields a render request and returns the images it is answered with. */
@@ -69,6 +87,26 @@ export function* evaluateRequest(
   const expected = pixels === null ? drr.pixelCount : pixels.length;
   if (fixed.length !== expected) throw new DrrkitError(`the target has ${fixed.length} pixels but ${expected} are scored`, 'target');
   return (yield { kind: 'evaluate', drr, pose, fixed, similarity, pixels }) as RegistrationEvaluation;
+}
+
+/**
+ * Yields one evaluate request for several poses (checked finite), every pixel scored against
+ * `fixed`, and returns one evaluation per pose.
+ */
+export function* evaluateBatchRequest(drr: DRR, poses: readonly PoseParameters[], fixed: ArrayLike<number>, similarity: Similarity): PoseSteps<RegistrationEvaluation[]> {
+  if (poses.length === 0) return [];
+  for (const pose of poses) {
+    if (!pose.rotation.every(Number.isFinite) || !pose.translation.every(Number.isFinite)) {
+      throw new DrrkitError('the pose became non-finite during optimisation (learning rate too large?)', 'pose');
+    }
+  }
+  if (fixed.length !== drr.pixelCount) throw new DrrkitError(`the target has ${fixed.length} pixels but ${drr.pixelCount} are scored`, 'target');
+  return (yield { kind: 'evaluate-batch', drr, poses, fixed, similarity }) as RegistrationEvaluation[];
+}
+
+/** The evaluate request of pose `index` of a batch. */
+export function batchMember(request: EvaluateBatchRequest, index: number): EvaluateRequest {
+  return { kind: 'evaluate', drr: request.drr, pose: request.poses[index], fixed: request.fixed, similarity: request.similarity, pixels: null };
 }
 
 /** The detector shape `similarity` scores an evaluate request's pixels as (one row for a pixel list). */
@@ -113,7 +151,11 @@ export function runSynchronously<Result>(steps: PoseSteps<Result>, answerer: Pos
   let next = steps.next();
   while (!next.done) {
     const request = next.value;
-    next = steps.next(request.kind === 'render' ? answerer.render(request) : answerer.evaluate(request));
+    let answer: PoseAnswer;
+    if (request.kind === 'render') answer = answerer.render(request);
+    else if (request.kind === 'evaluate') answer = answerer.evaluate(request);
+    else answer = answerer.evaluateBatch?.(request) ?? request.poses.map((_, index) => answerer.evaluate(batchMember(request, index)));
+    next = steps.next(answer);
   }
   return next.value;
 }
@@ -123,7 +165,15 @@ export async function runAsynchronously<Result>(steps: PoseSteps<Result>, answer
   let next = steps.next();
   while (!next.done) {
     const request = next.value;
-    next = steps.next(request.kind === 'render' ? await answerer.render(request) : await answerer.evaluate(request));
+    let answer: PoseAnswer;
+    if (request.kind === 'render') answer = await answerer.render(request);
+    else if (request.kind === 'evaluate') answer = await answerer.evaluate(request);
+    else if (answerer.evaluateBatch !== undefined) answer = await answerer.evaluateBatch(request);
+    else {
+      answer = [];
+      for (let index = 0; index < request.poses.length; index++) answer.push(await answerer.evaluate(batchMember(request, index)));
+    }
+    next = steps.next(answer);
   }
   return next.value;
 }

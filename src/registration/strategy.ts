@@ -30,8 +30,8 @@ import type { Similarity } from '../metrics/similarity.js';
 import type { RendererName } from '../render/renderer.js';
 import type { Volume } from '../volume/volume.js';
 import { refineOnLevelSteps } from './level-refinement.js';
-import { renderRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
-import { registerSteps, type IterationRecord } from './register.js';
+import { evaluateBatchRequest, renderRequest, runAsynchronously, runSynchronously, type AsyncPoseAnswerer, type PoseAnswerer, type PoseSteps } from './pose-requests.js';
+import { registerSteps, registrationSteps, type IterationRecord, type RegistrationResult } from './register.js';
 import { Registration } from './registration.js';
 
 /** One level of a registration pyramid: a DRR and the target at that resolution. */
@@ -399,25 +399,43 @@ export function* robustSteps(pyramid: readonly PyramidLevel[], start: PoseParame
 
   // 2. Short local ascent from each candidate on the coarsest level; rank them by what they reach.
   const trajectory: RobustResult['trajectory'] = [];
-  let candidateIterations = 0;
+  let candidateIterations = 0, candidateProgress = 0;
   const candidateTotal = chosen.length * (options.candidateIterations ?? 10);
+  /**
+   * The candidates' ascents, in lockstep: one evaluate-batch request per iteration for all of
+   * them (one submission on a GPU), then one render request for their final poses. Each
+   * candidate's Adam sees only its own evaluations, so every trajectory is the one it would have
+   * run alone.
+   */
   function* ascend(points: typeof grid): PoseSteps<Array<{ rotation: Float64Array; translation: Float64Array; score: number }>> {
-    const reached: Array<{ rotation: Float64Array; translation: Float64Array; score: number }> = [];
-    for (const candidate of stopped ? [] : points) {
+    if (stopped || points.length === 0) return [];
+    const runs = points.map((candidate) => {
       const registration = new Registration(coarse.drr, candidate.rotation, candidate.translation);
-      const result = yield* registerSteps(registration, coarse.fixed, similarity, {
+      const loop = registrationSteps(registration, coarse.fixed, {
         optimizer: 'adam', learningRateRotation: 3e-2, learningRateTranslation: 3,
         maxIterations: options.candidateIterations ?? 10, stopScore: Infinity, similarity,
+        // A stop ends every candidate at the round in progress (its renders were made in one batch).
         onIteration: options.onProgress && ((record) => {
-          if (options.onProgress!('candidates', candidateIterations + record.iteration + 1, candidateTotal, record.loss) === false) stopped = true;
+          if (!stopped && options.onProgress!('candidates', ++candidateProgress, candidateTotal, record.loss) === false) stopped = true;
           return !stopped;
         }),
       });
-      candidateIterations += result.trajectory.length;
-      const finalScore = similarity.score(coarse.fixed, yield* renderRequest(coarse.drr, [registration.snapshot()]), coarseShape)[0];
-      reached.push({ rotation: result.rotation, translation: result.translation, score: finalScore });
-      if (stopped) break;
+      return { registration, loop, next: loop.next() };
+    });
+    for (;;) {
+      const active = runs.filter((run) => !run.next.done);
+      if (active.length === 0) break;
+      const evaluations = yield* evaluateBatchRequest(coarse.drr, active.map((run) => run.registration.pose), coarse.fixed, similarity);
+      active.forEach((run, index) => { run.next = run.loop.next(evaluations[index]); });
     }
+    const results = runs.map((run) => run.next.value as RegistrationResult);
+    for (const result of results) candidateIterations += result.trajectory.length;
+    const images = yield* renderRequest(coarse.drr, runs.map((run) => run.registration.snapshot()));
+    const pixels = coarseShape.height * coarseShape.width;
+    const reached = results.map((result, index) => ({
+      rotation: result.rotation, translation: result.translation,
+      score: similarity.score(coarse.fixed, images.subarray(index * pixels, (index + 1) * pixels), coarseShape)[0],
+    }));
     return reached.sort((a, b) => b.score - a.score);
   }
   const ranked = yield* ascend(chosen);

@@ -8,8 +8,8 @@
  */
 import type { DRR } from '../../drr.js';
 import {
-  scoredShape, scoredValues, wholeImageWeights,
-  type AsyncPoseAnswerer, type EvaluateRequest, type RenderRequest,
+  batchMember, scoredShape, scoredValues, wholeImageWeights,
+  type AsyncPoseAnswerer, type EvaluateBatchRequest, type EvaluateRequest, type RenderRequest,
 } from '../../registration/pose-requests.js';
 import type { RegistrationEvaluation } from '../../registration/registration.js';
 import { NormalizedCrossCorrelation } from '../../metrics/ncc.js';
@@ -70,6 +70,22 @@ export class WebGPUPoseAnswerer implements AsyncPoseAnswerer {
     const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
     const parameters = await twin.parameterGradientAsync(request.pose, wholeImageWeights(request, gradient));
     return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+  }
+
+  /**
+   * Several poses against one target: NCC on line-integral images in one submission
+   * (`WebGPUDRR.nccGradientsAsync`), any other similarity one {@link evaluate} per pose.
+   */
+  async evaluateBatch(request: EvaluateBatchRequest): Promise<RegistrationEvaluation[]> {
+    const twin = await this.twin(request.drr);
+    if (request.similarity instanceof NormalizedCrossCorrelation && twin.supportsDeviceNcc) {
+      this.submissions++;
+      const results = await twin.nccGradientsAsync(request.poses, request.fixed, request.similarity.eps);
+      return results.map(({ score, image, gradient }) => ({ score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation }));
+    }
+    const evaluations: RegistrationEvaluation[] = [];
+    for (let index = 0; index < request.poses.length; index++) evaluations.push(await this.evaluate(batchMember(request, index)));
+    return evaluations;
   }
 
   /** Frees every twin's device buffers (the device stays the caller's). */

@@ -250,18 +250,33 @@ export class WebGPUDRR implements AsyncDifferentiableRenderer {
    * computed here in f64 as the CPU's similarity computes it; `deviceScore` is the device's f32 one.
    */
   async nccGradientAsync(pose: PoseParameters, fixed: ArrayLike<number>, eps: number, call?: RenderCallOptions): Promise<{ score: number; deviceScore: number; image: Float32Array; gradient: ParameterGradient }> {
+    const [result] = await this.nccGradientsAsync([pose], fixed, eps, call);
+    return result;
+  }
+
+  /**
+   * {@link nccGradientAsync} for several poses against the same `fixed`, in one submission (the
+   * robust strategy's candidates, optimised in lockstep). Each result equals that pose's
+   * {@link nccGradientAsync}. The ray gradients of the whole batch stay on the device.
+   */
+  async nccGradientsAsync(poses: readonly PoseParameters[], fixed: ArrayLike<number>, eps: number, call?: RenderCallOptions): Promise<Array<{ score: number; deviceScore: number; image: Float32Array; gradient: ParameterGradient }>> {
     if (!this.supportsDeviceNcc) throw new DrrkitError('WebGPU: the device NCC needs a line-integral intensity model; use renderForGradientAsync', 'intensity');
     const pixels = this.#pixels(call);
-    const rays = this.#rays(pose, call);
+    const rays = this.#rays(poses, call);
     this.#gradientRender = null;
     const result = await this.backend.renderWithNccGradients(rays, fixed, eps, pixels);
-    const compact = this.#finish(result.images!);
-    const pixelCount = this.#imagePixels(rays);
-    const image = pixels === null ? compact : WebGPUDRR.#scatter(compact, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
-    this.#gradientRender = { image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
-    const score = nccOfPixels(fixed, 0, compact, 0, compact.length, eps, null, 0, 1);
-    const transform = this.source.transformGradientFromRayGrid(pose, result.gradients[0], call);
-    return { score, deviceScore: result.scores[0], image, gradient: parameterGradientFromTransform(pose, transform) };
+    const all = this.#finish(result.images!);
+    const pixelCount = this.#imagePixels(rays), count = pixels === null ? pixelCount : pixels.length;
+    const results = poses.map((pose, index) => {
+      const compact = all.slice(index * count, (index + 1) * count);
+      const image = pixels === null ? compact : WebGPUDRR.#scatter(compact, pixels, 1, pixelCount, 1, new Float32Array(pixelCount));
+      const score = nccOfPixels(fixed, 0, compact, 0, count, eps, null, 0, 1);
+      const transform = this.source.transformGradientFromRayGrid(pose, result.gradients[index], call);
+      return { score, deviceScore: result.scores[index], image, gradient: parameterGradientFromTransform(pose, transform) };
+    });
+    // A later reduction of one pose's ray gradients needs a one-pose render; only then is one remembered.
+    if (poses.length === 1) this.#gradientRender = { image: results[0].image, call, pixels: pixels === null ? null : Int32Array.from(pixels), pixelCount };
+    return results;
   }
 
   /**
