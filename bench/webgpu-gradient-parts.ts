@@ -26,6 +26,7 @@ import { nodeWebGPUDevice } from '../src/render/webgpu/node.js';
 import { WebGPUDRR } from '../src/render/webgpu/webgpu-drr.js';
 import { loadExampleCT } from '../src/volume/example-ct.js';
 import { downsampleVolume } from '../src/volume/pyramid.js';
+import { seededRandom } from '../src/volume/shapes.js';
 import { WorldDRR } from '../src/world-drr.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -47,18 +48,6 @@ function relative(actual: ArrayLike<number>, expected: ArrayLike<number>): numbe
   let difference = 0, norm = 0;
   for (let index = 0; index < expected.length; index++) { difference += (actual[index] - expected[index]) ** 2; norm += expected[index] ** 2; }
   return Math.sqrt(difference / norm);
-}
-
-/** A small deterministic random generator (mulberry32) returning numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Median and maximum of a list. */

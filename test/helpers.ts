@@ -25,16 +25,7 @@ export function sharedPath(relative: string): string | undefined {
 export const SHARED_ABSENT = 'needs ../shared beside the repository (absent here)';
 
 /** A small deterministic random generator (mulberry32) returning numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../src/volume/shapes.js';
 
 /** Rz(a)·Ry(b)·Rx(c), row-major, written out by hand (independent of the library). */
 export function eulerZYX(a: number, b: number, c: number): Float64Array {

@@ -217,6 +217,13 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     ({ volume, name: volumeName } = await testVolume());
   });
 
+  /** The gradient tests' cameras — a 64² seed C-arm and a 60×56 AP pinhole — with their WebGPU twins. */
+  async function gradientCameras(renderer: RendererName): Promise<{ seed: DRR; world: WorldDRR; gpus: Map<DRR | WorldDRR, WebGPUDRR> }> {
+    const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
+    const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
+    return { seed, world, gpus: new Map<DRR | WorldDRR, WebGPUDRR>([[seed, await WebGPUDRR.create(seed, info!)], [world, await WebGPUDRR.create(world, info!)]]) };
+  }
+
   for (const renderer of RENDERERS) {
     test(`${renderer}: golden and oblique poses, seed rays (relative L2 ≤ 1e-4)`, async () => {
       const center = new DRR(volume, { sdr: 300, height: 1, delx: 1, threads: 1 }).center;
@@ -276,9 +283,7 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     // accumulation: Siddon's telescoping crossing sums cancel, up to 1e-3 on a few pixels).
     test(`${renderer}: NCC pose gradients, reduced on the device, equal the CPU ones at every pose (≤ 1e-4; fixed and random poses, seed and world)`, async () => {
       const ncc = new NormalizedCrossCorrelation();
-      const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
-      const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
-      const gpus = new Map<DRR | WorldDRR, WebGPUDRR>([[seed, await WebGPUDRR.create(seed, info!)], [world, await WebGPUDRR.create(world, info!)]]);
+      const { seed, world, gpus } = await gradientCameras(renderer);
       const errors: string[] = [];
       let worst = 0, scaledWorst = 0;
       for (const [index, [drr, truth, pose]] of gradientCases(seed, world, 1, 4).entries()) {
@@ -357,9 +362,7 @@ describe('WebGPU backend vs the CPU kernels', { skip }, () => {
     // camera). Measured now ≤ 5e-6: every pose is held to 1e-4, fixed and seeded random poses.
     test(`${renderer}: sparse NCC pose gradients equal the CPU's sparse ones at every pose (≤ 1e-4; fixed and random poses, seed and world)`, async () => {
       const ncc = new NormalizedCrossCorrelation();
-      const seed = new DRR(volume, { sdr: 300, height: 64, delx: 12, renderer, threads: 1 });
-      const world = new WorldDRR(volume, { sdd: 1000, height: 60, width: 56, delx: 6, orientation: 'AP', renderer });
-      const gpus = new Map<DRR | WorldDRR, WebGPUDRR>([[seed, await WebGPUDRR.create(seed, info!)], [world, await WebGPUDRR.create(world, info!)]]);
+      const { seed, world, gpus } = await gradientCameras(renderer);
       const errors: string[] = [];
       let worst = 0, scaledWorst = 0;
       for (const [index, [drr, truth, pose]] of gradientCases(seed, world, 2, 4).entries()) {

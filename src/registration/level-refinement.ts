@@ -10,6 +10,7 @@ import { createOptimizer, LBFGS, type Evaluation } from '../optim/index.js';
 import type { Similarity } from '../metrics/similarity.js';
 import type { DRR } from '../drr.js';
 import { evaluateRequest, runSynchronously, type PoseSteps } from './pose-requests.js';
+import { seededRandom } from '../volume/shapes.js';
 
 /** How {@link refineOnLevel} runs. */
 export interface LevelRefinementOptions {
@@ -50,14 +51,7 @@ export interface LevelRefinementResult {
 export function pixelSubset(total: number, count: number, seed: number): Int32Array {
   if (count <= 0 || count >= total) return Int32Array.from({ length: total }, (_, index) => index);
   const order = Int32Array.from({ length: total }, (_, index) => index);
-  let state = seed >>> 0;
-  const random = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   for (let index = 0; index < count; index++) {
     const other = index + Math.floor(random() * (total - index));
     const swap = order[index]; order[index] = order[other]; order[other] = swap;

@@ -9,8 +9,9 @@
 import type { DRR } from '../drr.js';
 import { DrrkitError } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
+import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
-import type { RegistrationEvaluation } from './registration.js';
+import type { AsyncDifferentiableRenderer, RegistrationEvaluation } from './registration.js';
 
 /** Render `poses` with `drr`: answered with their images, [pose][row][column]. */
 export interface RenderRequest {
@@ -109,29 +110,24 @@ export function batchMember(request: EvaluateBatchRequest, index: number): Evalu
   return { kind: 'evaluate', drr: request.drr, pose: request.poses[index], fixed: request.fixed, similarity: request.similarity, pixels: null };
 }
 
-/** The detector shape `similarity` scores an evaluate request's pixels as (one row for a pixel list). */
-export function scoredShape(request: EvaluateRequest): { height: number; width: number } {
-  return request.pixels === null
-    ? { height: request.drr.camera.height, width: request.drr.camera.width }
-    : { height: 1, width: request.pixels.length };
-}
-
-/** The rendered values an evaluate request scores: the whole image, or the listed pixels' values in order. */
-export function scoredValues(request: EvaluateRequest, image: Float32Array): Float32Array {
-  const pixels = request.pixels;
-  if (pixels === null) return image;
+/**
+ * A similarity's score and ∂score/∂pixel for an image of `detector`: over the whole image, or
+ * (with `pixels`) over the listed pixels scored as one row, the weights then spread over the
+ * whole detector (zeros elsewhere) as the renderers' chain rules take them.
+ */
+function scoreImage(
+  similarity: Similarity, fixed: ArrayLike<number>, image: Float32Array, detector: { readonly height: number; readonly width: number }, pixels: ArrayLike<number> | null,
+): { score: number; weights: Float64Array } {
+  if (pixels === null) {
+    const { score, gradient } = similarity.scoreWithGradient(fixed, image, { height: detector.height, width: detector.width }, 1);
+    return { score: score[0], weights: gradient };
+  }
   const values = new Float32Array(pixels.length);
   for (let index = 0; index < pixels.length; index++) values[index] = image[pixels[index]];
-  return values;
-}
-
-/** Per-pixel weights over the whole detector from the scored pixels' ∂score/∂value (zeros elsewhere). */
-export function wholeImageWeights(request: EvaluateRequest, gradient: Float64Array): Float64Array {
-  const pixels = request.pixels;
-  if (pixels === null) return gradient;
-  const weights = new Float64Array(request.drr.pixelCount);
+  const { score, gradient } = similarity.scoreWithGradient(fixed, values, { height: 1, width: pixels.length }, 1);
+  const weights = new Float64Array(detector.height * detector.width);
   for (let index = 0; index < pixels.length; index++) weights[pixels[index]] = gradient[index];
-  return weights;
+  return { score: score[0], weights };
 }
 
 /** Answers requests with the CPU DRRs themselves (their worker pools). */
@@ -140,11 +136,34 @@ export const cpuPoseAnswerer: PoseAnswerer = {
   evaluate(request) {
     const call = request.pixels === null ? undefined : { pixels: request.pixels };
     const { image, rayGradients } = request.drr.renderWithRayGradients(request.pose, call);
-    const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
-    const parameters = request.drr.parameterGradient(request.pose, rayGradients, wholeImageWeights(request, gradient), call);
-    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+    const { score, weights } = scoreImage(request.similarity, request.fixed, image, request.drr.camera, request.pixels);
+    const parameters = request.drr.parameterGradient(request.pose, rayGradients, weights, call);
+    return { score, image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
   },
 };
+
+/**
+ * One evaluation on an asynchronous renderer (WebGPUDRR) — `Registration.evaluateAsync` and the
+ * WebGPU answerer's evaluate requests: DiffDRR's NCC of a line-integral image in one submission
+ * (`nccGradientAsync`) where the renderer offers it, else render, score here, and reduce
+ * ∂score/∂pixel to the pose gradient where the renderer runs. With `pixels`, only those pixels
+ * are rendered and scored (`fixed` holds their targets, in the list's order).
+ */
+export async function evaluateAsynchronously(
+  renderer: AsyncDifferentiableRenderer, pose: PoseParameters, fixed: ArrayLike<number>, similarity: Similarity, pixels: Int32Array | null = null,
+): Promise<RegistrationEvaluation> {
+  const expected = pixels === null ? renderer.pixelCount : pixels.length;
+  if (fixed.length !== expected) throw new DrrkitError(`the target has ${fixed.length} pixels but ${expected} are needed`, 'target');
+  const call = pixels === null ? undefined : { pixels };
+  if (similarity instanceof NormalizedCrossCorrelation && renderer.supportsDeviceNcc === true && renderer.nccGradientAsync !== undefined) {
+    const { score, image, gradient } = await renderer.nccGradientAsync(pose, fixed, similarity.eps, call);
+    return { score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation };
+  }
+  const image = await renderer.renderForGradientAsync(pose, call);
+  const { score, weights } = scoreImage(similarity, fixed, image, renderer.detector, pixels);
+  const parameters = await renderer.parameterGradientAsync(pose, weights);
+  return { score, image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+}
 
 /** Runs a registration coroutine to its end, answering its requests synchronously (default: on the CPU). */
 export function runSynchronously<Result>(steps: PoseSteps<Result>, answerer: PoseAnswerer = cpuPoseAnswerer): Result {

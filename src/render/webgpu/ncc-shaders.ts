@@ -22,7 +22,7 @@ export const NCC_PARAMETER_WORDS = 4;
 export const NCC_STATS = 8;
 
 const NCC_PRELUDE = /* wgsl */ `
-struct NccParameters { pixelCount: u32, blocks: u32, poseCount: u32, eps: f32 };
+struct NccParameters { pixelCount: u32, poseCount: u32, eps: f32, unused: u32 };
 @group(0) @binding(0) var<storage, read> images: array<f32>;
 @group(0) @binding(1) var<uniform> params: NccParameters;
 @group(0) @binding(2) var<storage, read> fixed: array<f32>;

@@ -242,6 +242,13 @@ fn pixelRay(pose: u32, row: i32, column: i32) -> Ray {
   }
   return ray;
 }
+
+/** The ray of render invocation \`index\` of pose \`pose\`: its detector pixel (detectorPixel) as row and column. */
+fn invocationRay(pose: u32, index: u32) -> Ray {
+  let pixel = detectorPixel(index);
+  let row = i32(pixel / u32(params.width));
+  return pixelRay(pose, row, i32(pixel) - row * params.width);
+}
 `;
 
 /**
@@ -345,10 +352,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let s = siddonSetup(ray);
   let b = ray.b;
   let maximum = params.reduceMax != 0u;
@@ -410,10 +414,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let s = siddonSetup(ray);
   let b = ray.b;
   // Crossing sums per axis: Σ (μ_before − μ_after)/b_axis and the same times α.
@@ -629,10 +630,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let t = trilinearSetup(ray);
   var value = 0.0;
   if (t.hit) {
@@ -676,10 +674,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let t = trilinearSetup(ray);
   let out = pose * params.pixelCount + index;
   let g = 6u * out;
@@ -905,10 +900,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let j = josephSetup(ray);
   let maximum = params.reduceMax != 0u;
   var value = 0.0;
@@ -947,10 +939,7 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
   let index = id.x;
   let pose = id.y;
   if (index >= params.pixelCount || pose >= params.poseCount) { return; }
-  let pixel = detectorPixel(index);
-  let row = i32(pixel / u32(params.width));
-  let column = i32(pixel) - row * params.width;
-  let ray = pixelRay(pose, row, column);
+  let ray = invocationRay(pose, index);
   let j = josephSetup(ray);
   let out = pose * params.pixelCount + index;
   let g = 6u * out;

@@ -8,7 +8,7 @@
  */
 import type { DRR } from '../../drr.js';
 import {
-  batchMember, scoredShape, scoredValues, wholeImageWeights,
+  batchMember, evaluateAsynchronously,
   type AsyncPoseAnswerer, type EvaluateBatchRequest, type EvaluateRequest, type RenderRequest,
 } from '../../registration/pose-requests.js';
 import type { RegistrationEvaluation } from '../../registration/registration.js';
@@ -54,22 +54,14 @@ export class WebGPUPoseAnswerer implements AsyncPoseAnswerer {
   }
 
   /**
-   * Renders the pose (only the listed pixels, for a sparse request), scores it here, and reduces
-   * ∂score/∂pixel to the pose gradient on the device.
+   * Renders the pose (only the listed pixels, for a sparse request) and reduces ∂score/∂pixel to
+   * the pose gradient on the device; NCC on line-integral images in one submission
+   * (`evaluateAsynchronously`).
    */
   async evaluate(request: EvaluateRequest): Promise<RegistrationEvaluation> {
     const twin = await this.twin(request.drr);
     this.submissions++;
-    const call = request.pixels === null ? undefined : { pixels: request.pixels };
-    if (request.similarity instanceof NormalizedCrossCorrelation && twin.supportsDeviceNcc) {
-      // NCC, its pixel weights and the reduction on the device: one submission.
-      const { score, image, gradient } = await twin.nccGradientAsync(request.pose, request.fixed, request.similarity.eps, call);
-      return { score, image, rotationGradient: gradient.rotation, translationGradient: gradient.translation };
-    }
-    const image = await twin.renderForGradientAsync(request.pose, call);
-    const { score, gradient } = request.similarity.scoreWithGradient(request.fixed, scoredValues(request, image), scoredShape(request), 1);
-    const parameters = await twin.parameterGradientAsync(request.pose, wholeImageWeights(request, gradient));
-    return { score: score[0], image, rotationGradient: parameters.rotation, translationGradient: parameters.translation };
+    return evaluateAsynchronously(twin, request.pose, request.fixed, request.similarity, request.pixels);
   }
 
   /**

@@ -577,8 +577,8 @@ export class WebGPUBackend {
       this.#upload(rays, buffers, batch);
       const blocks = Math.ceil(batch.count / WORKGROUP_SIZE);
       const words = new ArrayBuffer(4 * NCC_PARAMETER_WORDS);
-      new Uint32Array(words).set([batch.count, blocks, poses]);
-      new Float32Array(words)[3] = eps;
+      new Uint32Array(words).set([batch.count, poses]);
+      new Float32Array(words)[2] = eps;
       this.device.queue.writeBuffer(ncc.parameters, 0, words);
       if (batch.count > 0) this.device.queue.writeBuffer(ncc.fixed, 0, Float32Array.from(fixed));
       const encoder = this.device.createCommandEncoder();
